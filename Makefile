@@ -1,0 +1,28 @@
+# One entry point for people and CI. `make test` installs everything (uv, then the locked
+# dependencies into .venv) and runs the whole suite.
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install test lint format
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+install: $(UV)
+	$(UV) sync --locked
+
+test: install
+	$(UV) run --locked pytest
+
+lint: install
+	$(UV) run --locked ruff check .
+	$(UV) run --locked ruff format --check .
+	$(UV) run --locked mypy
+
+format: install
+	$(UV) run --locked ruff format .
+	$(UV) run --locked ruff check --fix .

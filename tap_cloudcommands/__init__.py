@@ -1,0 +1,1 @@
+"""Singer tap for AWS SSM Run Command and Tencent Cloud TAT command history."""

@@ -1,0 +1,5 @@
+"""Run the tap as `python -m tap_cloudcommands`."""
+
+from tap_cloudcommands.tap import main
+
+main()

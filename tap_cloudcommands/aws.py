@@ -1,0 +1,224 @@
+"""AWS side: the boto3 session (keys, profile or default chain, optional assume role)
+and the Systems Manager ListCommands pages.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing as t
+from functools import cached_property
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError
+
+from tap_cloudcommands import __name__ as package_name
+from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
+from tap_cloudcommands.timestamps import UTC
+
+if t.TYPE_CHECKING:
+    import datetime as dt
+    import logging
+    from collections.abc import Iterator, Mapping
+
+    from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_ssm.type_defs import CommandFilterTypeDef, CommandTypeDef
+
+CLOUD = "AWS"
+SSM_MAX_PAGE_SIZE = 50
+DEFAULT_ROLE_SESSION_NAME = "tap-cloudcommands"
+
+# Codes that mean "these credentials or this permission will not work": no retry helps.
+AUTH_ERROR_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AuthFailure",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "IncompleteSignature",
+        "InvalidAccessKeyId",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "MissingAuthenticationToken",
+        "SignatureDoesNotMatch",
+        "UnauthorizedOperation",
+        "UnrecognizedClientException",
+    }
+)
+AUTH_HINT = (
+    "check aws_access_key_id/aws_secret_access_key/aws_session_token, aws_profile or "
+    "aws_assume_role_arn, and that the identity may call ssm:ListCommands"
+)
+
+
+class AWSConnector:
+    """Builds one boto3 session for the tap and one SSM client per region.
+
+    Credentials come from explicit keys (plus session token), else a named profile, else
+    boto3's default chain; an assume-role ARN is then applied on top of any of them with
+    credentials that refresh themselves before they expire.
+    """
+
+    def __init__(self, config: Mapping[str, t.Any], logger: logging.Logger) -> None:
+        """Keep the settings; nothing is called until a client is needed.
+
+        Args:
+            config: The tap's settings.
+            logger: Where to say which credential source is used (never the values).
+        """
+        self._config = config
+        self._logger = logger
+        self._clients: dict[str, SSMClient] = {}
+        self._lock = threading.Lock()
+        self._redact = Redactor(
+            [
+                config.get("aws_access_key_id"),
+                config.get("aws_secret_access_key"),
+                config.get("aws_session_token"),
+            ]
+        )
+
+    @cached_property
+    def session(self) -> boto3.Session:
+        """The boto3 session every regional client is made from."""
+        source = self._source_session()
+        role_arn = self._config.get("aws_assume_role_arn")
+        if not role_arn:
+            return source
+        self._logger.info("AWS: assuming role %s", role_arn)
+        extra_args = {
+            "RoleSessionName": self._config.get("aws_assume_role_session_name")
+            or DEFAULT_ROLE_SESSION_NAME
+        }
+        if external_id := self._config.get("aws_assume_role_external_id"):
+            extra_args["ExternalId"] = external_id
+        sts_region = (self._config.get("aws_regions") or ["us-east-1"])[0]
+
+        def create_sts_client(service_name: str, **kwargs: t.Any) -> t.Any:  # noqa: ANN401
+            return source.client(service_name, region_name=sts_region, **kwargs)
+
+        fetcher = AssumeRoleCredentialFetcher(
+            client_creator=create_sts_client,
+            source_credentials=source.get_credentials(),
+            role_arn=role_arn,
+            extra_args=extra_args,
+        )
+        assumed = botocore.session.Session()
+        # botocore has no public setter for a session's credentials; this is the
+        # documented-by-use way to give a session self-refreshing assumed-role keys.
+        assumed._credentials = DeferredRefreshableCredentials(  # noqa: SLF001
+            refresh_using=fetcher.fetch_credentials, method="assume-role"
+        )
+        return boto3.Session(botocore_session=assumed)
+
+    def _source_session(self) -> boto3.Session:
+        config = self._config
+        if config.get("aws_access_key_id"):
+            self._logger.info("AWS: using the configured access keys")
+            return boto3.Session(
+                aws_access_key_id=config["aws_access_key_id"],
+                aws_secret_access_key=config.get("aws_secret_access_key"),
+                aws_session_token=config.get("aws_session_token"),
+            )
+        if profile := config.get("aws_profile"):
+            self._logger.info("AWS: using profile %s", profile)
+            return boto3.Session(profile_name=profile)
+        self._logger.info("AWS: using boto3's default credential chain")
+        return boto3.Session()
+
+    def client(self, region: str) -> SSMClient:
+        """Return the SSM client for a region, creating it once.
+
+        Args:
+            region: An AWS region name.
+
+        Returns:
+            A boto3 SSM client with the configured retry mode and attempts.
+        """
+        with self._lock:
+            if region not in self._clients:
+                self._clients[region] = self.session.client(
+                    "ssm",
+                    region_name=region,
+                    endpoint_url=self._config.get("aws_endpoint_url") or None,
+                    config=Config(
+                        retries={
+                            "mode": self._config.get("aws_retry_mode", "standard"),
+                            "total_max_attempts": self._config.get("aws_max_attempts", 5),
+                        },
+                        user_agent_extra=package_name.replace("_", "-"),
+                    ),
+                )
+            return self._clients[region]
+
+    def list_commands(
+        self,
+        region: str,
+        *,
+        invoked_after: dt.datetime | None,
+        page_size: int = SSM_MAX_PAGE_SIZE,
+    ) -> Iterator[CommandTypeDef]:
+        """Yield every command of a region requested at or after a time.
+
+        Args:
+            region: An AWS region name.
+            invoked_after: Passed as the inclusive ``InvokedAfter`` filter (whole
+                seconds, rounded down, so nothing at the boundary is missed).
+            page_size: ``MaxResults`` per call, 1..50.
+
+        Yields:
+            Commands as boto3 returns them.
+
+        Raises:
+            CloudAuthError: If AWS refuses the credentials or the permission.
+            CloudAPIError: If a call fails after botocore's retries.
+        """
+        filters: list[CommandFilterTypeDef] = []
+        if invoked_after is not None:
+            value = invoked_after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            filters.append({"key": "InvokedAfter", "value": value})
+        paginator = self.client(region).get_paginator("list_commands")
+        pages = paginator.paginate(
+            **({"Filters": filters} if filters else {}),
+            PaginationConfig={"PageSize": page_size},
+        )
+        try:
+            for page in pages:
+                yield from page.get("Commands", [])
+        except ClientError as exc:
+            raise self._api_error(region, exc) from None
+        except BotoCoreError as exc:
+            raise CloudAPIError(
+                cloud=CLOUD,
+                region=region,
+                operation="ListCommands",
+                code=type(exc).__name__,
+                message=self._redact(str(exc)),
+                hint="check the network, aws_endpoint_url and the credential source",
+            ) from None
+
+    def _api_error(self, region: str, exc: ClientError) -> CloudAPIError:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "Unknown")
+        message = self._redact(str(error.get("Message") or exc))
+        operation = exc.operation_name or "ListCommands"
+        if code in AUTH_ERROR_CODES:
+            return CloudAuthError(
+                cloud=CLOUD,
+                region=region,
+                operation=operation,
+                code=code,
+                message=message,
+                hint=AUTH_HINT,
+            )
+        attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
+        return CloudAPIError(
+            cloud=CLOUD,
+            region=region,
+            operation=operation,
+            code=code,
+            message=f"{message} [{attempts} attempt(s)]",
+        )

@@ -1,0 +1,208 @@
+"""The tap's settings: the JSON schema users see in ``--about``, and the checks a JSON
+schema cannot express. Both run before any API call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+from urllib.parse import urlsplit
+
+from singer_sdk import typing as th
+
+from tap_cloudcommands.aws import SSM_MAX_PAGE_SIZE
+from tap_cloudcommands.streams import DEFAULT_SSM_STATUS_LOOKBACK_DAYS
+from tap_cloudcommands.tencent import (
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_REQUESTS_PER_SECOND,
+    TAT_MAX_PAGE_SIZE,
+)
+from tap_cloudcommands.timestamps import UTC, parse_timestamp
+
+if t.TYPE_CHECKING:
+    from collections.abc import Mapping
+
+AWS_REGION_PATTERN = r"^[a-z]{2}(-(gov|iso|isob|isoe|isof))?-[a-z]+-[0-9]{1,2}$"
+TENCENT_REGION_PATTERN = r"^[a-z]{2,3}-[a-z]+(-[a-z0-9]+)*$"
+ENDPOINT_URL_PATTERN = r"^https?://[^/\s?#]+/?$"
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
+SESSION_NAME_PATTERN = r"^[\w+=,.@-]{2,64}$"
+DEFAULT_AWS_MAX_ATTEMPTS = 5
+
+
+def _endpoint_url(name: str, example: str) -> th.Property[str]:
+    return th.Property(
+        name,
+        th.StringType(pattern=ENDPOINT_URL_PATTERN),
+        description=(
+            f"Scheme and host[:port] of an alternative API endpoint, e.g. {example} "
+            "(emulators, VPC endpoints, proxies). Leave unset for the public endpoint."
+        ),
+    )
+
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        description="Earliest record time to sync when there is no bookmark (RFC 3339). "
+        "Unset: everything the APIs still hold.",
+    ),
+    # AWS
+    th.Property("aws_access_key_id", th.StringType, secret=True, description="AWS access key id."),
+    th.Property("aws_secret_access_key", th.StringType, secret=True, description="AWS secret key."),
+    th.Property(
+        "aws_session_token", th.StringType, secret=True, description="AWS session token."
+    ),
+    th.Property(
+        "aws_profile",
+        th.StringType,
+        description="Named profile from ~/.aws/config, used when no access key is set.",
+    ),
+    th.Property(
+        "aws_regions",
+        th.ArrayType(th.StringType(pattern=AWS_REGION_PATTERN)),
+        description="AWS regions to read, e.g. [\"us-east-1\", \"eu-west-1\"]. "
+        "Empty: ssm_commands emits nothing.",
+    ),
+    _endpoint_url("aws_endpoint_url", "http://127.0.0.1:9000"),
+    th.Property(
+        "aws_assume_role_arn",
+        th.StringType(pattern=ROLE_ARN_PATTERN),
+        description="Role to assume on top of the credentials above.",
+    ),
+    th.Property(
+        "aws_assume_role_external_id",
+        th.StringType,
+        secret=True,
+        description="External id the role's trust policy requires.",
+    ),
+    th.Property(
+        "aws_assume_role_session_name",
+        th.StringType(pattern=SESSION_NAME_PATTERN),
+        default="tap-cloudcommands",
+        description="Session name shown in CloudTrail for the assumed role.",
+    ),
+    th.Property(
+        "aws_max_attempts",
+        th.IntegerType(minimum=1, maximum=20),
+        default=DEFAULT_AWS_MAX_ATTEMPTS,
+        description="Total attempts per AWS call, first try included (botocore retries).",
+    ),
+    th.Property(
+        "aws_retry_mode",
+        th.StringType,
+        allowed_values=["standard", "adaptive"],
+        default="standard",
+        description="botocore retry mode; adaptive also slows the client when throttled.",
+    ),
+    th.Property(
+        "ssm_page_size",
+        th.IntegerType(minimum=1, maximum=SSM_MAX_PAGE_SIZE),
+        default=SSM_MAX_PAGE_SIZE,
+        description="ListCommands MaxResults (1-50).",
+    ),
+    th.Property(
+        "ssm_status_lookback_days",
+        th.IntegerType(minimum=0, maximum=30),
+        default=DEFAULT_SSM_STATUS_LOOKBACK_DAYS,
+        description="A command still Pending/InProgress/Cancelling is read again on later "
+        "syncs until it ends, if requested within this many days (SSM keeps about 30).",
+    ),
+    # Tencent Cloud
+    th.Property("tencent_secret_id", th.StringType, secret=True, description="Tencent SecretId."),
+    th.Property(
+        "tencent_secret_key", th.StringType, secret=True, description="Tencent SecretKey."
+    ),
+    th.Property(
+        "tencent_token", th.StringType, secret=True, description="Temporary credential token."
+    ),
+    th.Property(
+        "tencent_regions",
+        th.ArrayType(th.StringType(pattern=TENCENT_REGION_PATTERN)),
+        description="Tencent Cloud regions to read, e.g. [\"ap-guangzhou\"]. "
+        "Empty: tat_commands emits nothing.",
+    ),
+    _endpoint_url("tencent_endpoint_url", "http://127.0.0.1:9001"),
+    th.Property(
+        "tencent_requests_per_second",
+        th.IntegerType(minimum=1, maximum=100),
+        default=DEFAULT_REQUESTS_PER_SECOND,
+        description="Most calls per second per region and API (TAT documents 20).",
+    ),
+    th.Property(
+        "tencent_max_attempts",
+        th.IntegerType(minimum=1, maximum=20),
+        default=DEFAULT_MAX_ATTEMPTS,
+        description="Total attempts per TAT call; throttling, internal and network errors "
+        "are retried with exponential backoff and jitter.",
+    ),
+    th.Property(
+        "tat_page_size",
+        th.IntegerType(minimum=1, maximum=TAT_MAX_PAGE_SIZE),
+        default=TAT_MAX_PAGE_SIZE,
+        description="DescribeCommands Limit (1-100).",
+    ),
+).to_dict()
+
+SECRET_SETTINGS = tuple(
+    name for name, spec in CONFIG_SCHEMA["properties"].items() if spec.get("secret")
+)
+
+
+def settings_errors(config: Mapping[str, t.Any], *, now: dt.datetime | None = None) -> list[str]:
+    """Check what the JSON schema cannot: dates, pairs of credentials, URLs.
+
+    Args:
+        config: The tap's settings.
+        now: The current time (injectable for tests).
+
+    Returns:
+        One line per problem, each naming the setting and how to fix it.
+    """
+    errors: list[str] = []
+    now = now or dt.datetime.now(UTC)
+    if (start_date := config.get("start_date")) is not None:
+        try:
+            start = parse_timestamp(start_date)
+        except ValueError:
+            errors.append(
+                f"start_date {start_date!r} is not a date-time: use RFC 3339, "
+                "e.g. 2026-01-01T00:00:00Z"
+            )
+        else:
+            if start > now:
+                errors.append(
+                    f"start_date {start_date!r} is in the future: nothing would ever sync"
+                )
+    for key, pair in (
+        ("aws_access_key_id", "aws_secret_access_key"),
+        ("aws_secret_access_key", "aws_access_key_id"),
+        ("tencent_secret_id", "tencent_secret_key"),
+        ("tencent_secret_key", "tencent_secret_id"),
+    ):
+        if config.get(key) and not config.get(pair):
+            errors.append(f"{key} is set but {pair} is not: set both or neither")
+    if config.get("aws_session_token") and not config.get("aws_access_key_id"):
+        errors.append("aws_session_token needs aws_access_key_id and aws_secret_access_key")
+    if config.get("tencent_token") and not config.get("tencent_secret_id"):
+        errors.append("tencent_token needs tencent_secret_id and tencent_secret_key")
+    for name in ("aws_regions", "tencent_regions"):
+        regions = config.get(name) or []
+        if len(set(regions)) != len(regions):
+            errors.append(f"{name} lists a region twice: list each region once")
+    for name in ("aws_endpoint_url", "tencent_endpoint_url"):
+        if (url := config.get(name)) and not _is_endpoint_url(url):
+            errors.append(
+                f"{name} {url!r} must be scheme and host[:port], e.g. http://127.0.0.1:9000"
+            )
+    return errors
+
+
+def _is_endpoint_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        return False
+    return parts.scheme in {"http", "https"} and bool(parts.hostname)

@@ -1,0 +1,68 @@
+"""tap-cloudcommands: the tap class, its streams and its command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import typing as t
+
+from singer_sdk import Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
+from typing_extensions import override
+
+from tap_cloudcommands.aws import AWSConnector
+from tap_cloudcommands.errors import CloudCommandsError
+from tap_cloudcommands.settings import CONFIG_SCHEMA, settings_errors
+from tap_cloudcommands.streams import SSMCommandsStream, TATCommandsStream
+from tap_cloudcommands.tencent import TencentConnector
+
+if t.TYPE_CHECKING:
+    from singer_sdk.streams import Stream
+
+# The SDKs log request headers at DEBUG, and those carry the access key id.
+QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "tencentcloud_sdk_common", "s3transfer")
+
+
+class TapCloudCommands(Tap):
+    """Singer tap for AWS SSM Run Command and Tencent Cloud TAT command history."""
+
+    name = "tap-cloudcommands"
+    config_jsonschema = CONFIG_SCHEMA
+    message_writer_class = MsgSpecWriter
+
+    def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:  # noqa: ANN401
+        """Create the tap and check the settings the JSON schema cannot.
+
+        Args:
+            args: Passed to the SDK's Tap.
+            validate_config: Whether settings are checked (not for discovery).
+            kwargs: Passed to the SDK's Tap.
+
+        Raises:
+            ConfigValidationError: With one line per problem.
+        """
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
+        super().__init__(*args, validate_config=validate_config, **kwargs)
+        if validate_config and (errors := settings_errors(self.config)):
+            raise ConfigValidationError("Config validation failed", errors=errors)
+
+    @override
+    def discover_streams(self) -> list[Stream]:
+        aws = AWSConnector(self.config, self.logger)
+        tencent = TencentConnector(self.config, self.logger)
+        return [SSMCommandsStream(self, aws), TATCommandsStream(self, tencent)]
+
+
+def main() -> None:
+    """Run the CLI; an error meant for the user ends it with one line and exit code 1."""
+    try:
+        TapCloudCommands.cli()
+    except CloudCommandsError as exc:
+        sys.stderr.write(f"tap-cloudcommands: error: {exc}\n")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

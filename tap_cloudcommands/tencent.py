@@ -1,0 +1,382 @@
+"""Tencent Cloud side: credentials, one TAT client per region, rate limiting, retries with
+backoff, response checks, and shift-safe Offset scans.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import typing as t
+from functools import cached_property
+from urllib.parse import urlsplit
+
+import backoff
+from tencentcloud.common import credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.tat.v20201028 import tat_client
+
+from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
+from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
+
+if t.TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable, Generator, Iterator, Mapping
+
+CLOUD = "Tencent Cloud"
+TAT_MAX_PAGE_SIZE = 100
+DEFAULT_REQUESTS_PER_SECOND = 20
+DEFAULT_MAX_ATTEMPTS = 5
+MAX_SCANS = 3
+REQUEST_TIMEOUT_SECONDS = 30
+
+RETRYABLE_CODES = ("RequestLimitExceeded", "InternalError", "ClientNetworkError", "ServerNetworkError")
+AUTH_CODE_PREFIXES = ("AuthFailure", "UnauthorizedOperation")
+AUTH_HINT = (
+    "check tencent_secret_id/tencent_secret_key/tencent_token and that the CAM policy "
+    "allows tat:DescribeCommands"
+)
+
+
+class TransientResponseError(Exception):
+    """A response that may come out right when the call is repeated."""
+
+    def __init__(self, code: str, message: str) -> None:
+        """Keep the code and message the final error will report.
+
+        Args:
+            code: A short name for the fault.
+            message: What was wrong with the response.
+        """
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def is_retryable(exc: Exception) -> bool:
+    """Tell whether a failed TAT call is worth repeating.
+
+    Args:
+        exc: What the call raised.
+
+    Returns:
+        True for throttling, internal errors, network faults and malformed bodies.
+    """
+    if isinstance(exc, TransientResponseError):
+        return True
+    code = str(getattr(exc, "code", "") or "")
+    return code.startswith(RETRYABLE_CODES)
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """One Offset/Limit page of a TAT Describe* call."""
+
+    total: int
+    items: list[dict[str, t.Any]]
+
+
+class OffsetScan:
+    """Iterates every item of an Offset-paged list and notices when the list shifts.
+
+    Offset paging over a list that changes between pages can skip an item (a delete
+    moves later items to offsets already read). A change of ``TotalCount`` or a page that
+    ends early shows the list moved; the scan then starts over, up to ``max_scans`` times.
+    ``consistent`` is True only once a whole scan saw no shift, so a caller knows whether
+    it may advance its bookmark. Items seen in an abandoned scan are still yielded:
+    delivery is at-least-once.
+    """
+
+    def __init__(
+        self,
+        fetch_page: Callable[[int, int], Page],
+        *,
+        page_size: int,
+        describe: str,
+        logger: logging.Logger,
+        max_scans: int = MAX_SCANS,
+    ) -> None:
+        """Set up a scan; nothing is fetched until iteration.
+
+        Args:
+            fetch_page: Called with (offset, limit); returns a page.
+            page_size: Items per call.
+            describe: How to name the list in log lines, e.g. "DescribeCommands ap-guangzhou".
+            logger: Where shifts are reported.
+            max_scans: Full scans to try before giving up on a consistent one.
+        """
+        self._fetch_page = fetch_page
+        self._page_size = page_size
+        self._describe = describe
+        self._logger = logger
+        self._max_scans = max_scans
+        self.consistent = False
+        self.calls = 0
+
+    def __iter__(self) -> Iterator[dict[str, t.Any]]:
+        """Yield every item, rescanning when the list shifts.
+
+        Yields:
+            The items of each page, in the order the API gives them.
+        """
+        for scan_number in range(1, self._max_scans + 1):
+            shift = yield from self._scan_once()
+            if shift is None:
+                self.consistent = True
+                return
+            more = "rescanning" if scan_number < self._max_scans else "giving up"
+            self._logger.warning(
+                "%s changed during scan %d of %d (%s); %s",
+                self._describe,
+                scan_number,
+                self._max_scans,
+                shift,
+                more,
+            )
+
+    def _fetch(self, offset: int) -> Page:
+        self.calls += 1
+        return self._fetch_page(offset, self._page_size)
+
+    def _scan_once(self) -> Generator[dict[str, t.Any], None, str | None]:
+        first = self._fetch(0)
+        total = first.total
+        yield from first.items
+        offset = len(first.items)
+        while offset < total:
+            page = self._fetch(offset)
+            if page.total != total:
+                return f"TotalCount went from {total} to {page.total}"
+            if not page.items:
+                return f"no items at offset {offset} of {total}"
+            yield from page.items
+            offset += len(page.items)
+        return None
+
+
+class TencentConnector:
+    """Builds TAT clients per region and calls them within the rate limit, with retries."""
+
+    def __init__(self, config: Mapping[str, t.Any], logger: logging.Logger) -> None:
+        """Keep the settings; nothing is called until a client is needed.
+
+        Args:
+            config: The tap's settings.
+            logger: Where retries and shifts are reported.
+        """
+        self._config = config
+        self._logger = logger
+        self._clients: dict[str, tat_client.TatClient] = {}
+        self._limiters: dict[str, SlidingWindowRateLimiter] = {}
+        self._lock = threading.Lock()
+        self._redact = Redactor(
+            [
+                config.get("tencent_secret_id"),
+                config.get("tencent_secret_key"),
+                config.get("tencent_token"),
+            ]
+        )
+        self.max_attempts = int(config.get("tencent_max_attempts", DEFAULT_MAX_ATTEMPTS))
+        self.requests_per_second = int(
+            config.get("tencent_requests_per_second", DEFAULT_REQUESTS_PER_SECOND)
+        )
+
+    @cached_property
+    def credential(self) -> t.Any:  # noqa: ANN401 - the SDK's credential classes share no base
+        """Explicit id/key (+token), else the SDK's default provider chain."""
+        secret_id = self._config.get("tencent_secret_id")
+        if secret_id:
+            self._logger.info("Tencent Cloud: using the configured secret id and key")
+            return credential.Credential(
+                secret_id, self._config.get("tencent_secret_key"), self._config.get("tencent_token")
+            )
+        self._logger.info("Tencent Cloud: using the SDK's default credential chain")
+        try:
+            return credential.DefaultCredentialProvider().get_credentials()
+        except TencentCloudSDKException as exc:
+            raise CloudAuthError(
+                cloud=CLOUD,
+                region="-",
+                operation="credentials",
+                code=str(exc.code),
+                message="no credentials found in settings, environment, profile file or CVM role",
+                hint="set tencent_secret_id and tencent_secret_key",
+            ) from None
+
+    def _profile(self) -> ClientProfile:
+        http_profile = HttpProfile(reqTimeout=REQUEST_TIMEOUT_SECONDS, keepAlive=True)
+        if endpoint_url := self._config.get("tencent_endpoint_url"):
+            parts = urlsplit(endpoint_url)
+            http_profile.endpoint = parts.netloc
+            http_profile.protocol = http_profile.scheme = parts.scheme
+        # English error messages; the SDK's default language is zh-CN.
+        return ClientProfile(httpProfile=http_profile, language="en-US")
+
+    def client(self, region: str) -> tat_client.TatClient:
+        """Return the TAT client for a region, creating it once.
+
+        Args:
+            region: A Tencent Cloud region, e.g. ap-guangzhou.
+
+        Returns:
+            The SDK client (its own retryer left off: ours retries).
+        """
+        with self._lock:
+            if region not in self._clients:
+                self._clients[region] = tat_client.TatClient(
+                    self.credential, region, self._profile()
+                )
+                self._limiters[region] = SlidingWindowRateLimiter(self.requests_per_second)
+            return self._clients[region]
+
+    def call(
+        self,
+        region: str,
+        action: str,
+        params: dict[str, t.Any],
+        *,
+        check: Callable[[dict[str, t.Any]], None] | None = None,
+    ) -> dict[str, t.Any]:
+        """Call a TAT action within the region's rate limit, retrying transient faults.
+
+        Args:
+            region: A Tencent Cloud region.
+            action: The API action, e.g. "DescribeCommands".
+            params: The request body.
+            check: Raises TransientResponseError when an answer is not usable.
+
+        Returns:
+            The ``Response`` object of the answer.
+
+        Raises:
+            CloudAuthError: If the credentials or permission are refused.
+            CloudAPIError: If the call fails for good.
+        """
+        client = self.client(region)
+        limiter = self._limiters[region]
+
+        def log_retry(details: t.Any) -> None:  # noqa: ANN401 - backoff's details dict
+            exc = details["exception"]
+            self._logger.warning(
+                "Tencent Cloud %s in %s: %s; retry %d of %d in %.1fs",
+                action,
+                region,
+                self._redact(str(getattr(exc, "code", None) or type(exc).__name__)),
+                details["tries"],
+                self.max_attempts - 1,
+                details["wait"],
+            )
+
+        @backoff.on_exception(
+            backoff.expo,
+            (TencentCloudSDKException, TransientResponseError),
+            giveup=lambda exc: not is_retryable(exc),
+            max_tries=self.max_attempts,
+            factor=0.5,
+            max_value=20,
+            jitter=backoff.full_jitter,
+            on_backoff=log_retry,
+            logger=None,
+        )
+        def call_once() -> dict[str, t.Any]:
+            limiter.acquire()
+            try:
+                body = client.call_json(action, params)
+            except ValueError as exc:  # a truncated or non-JSON body
+                raise TransientResponseError("MalformedResponse", str(exc)) from None
+            response = self._checked_response(body)
+            if check is not None:
+                check(response)
+            return response
+
+        try:
+            return call_once()
+        except (TencentCloudSDKException, TransientResponseError) as exc:
+            raise self._api_error(region, action, exc) from None
+
+    @staticmethod
+    def _checked_response(body: object) -> dict[str, t.Any]:
+        # The SDK raises for error bodies only when Content-Type is exactly
+        # application/json; anything else comes back here, so look for Error ourselves.
+        response = body.get("Response") if isinstance(body, dict) else None
+        if not isinstance(response, dict):
+            raise TransientResponseError("MalformedResponse", "no Response object in the body")
+        if isinstance(error := response.get("Error"), dict):
+            raise TencentCloudSDKException(
+                error.get("Code"), error.get("Message"), response.get("RequestId")
+            )
+        return response
+
+    def _api_error(self, region: str, action: str, exc: Exception) -> CloudAPIError:
+        code = str(getattr(exc, "code", None) or type(exc).__name__)
+        message = self._redact(str(getattr(exc, "message", None) or exc))
+        if code.startswith(AUTH_CODE_PREFIXES):
+            return CloudAuthError(
+                cloud=CLOUD, region=region, operation=action, code=code, message=message,
+                hint=AUTH_HINT,
+            )
+        if is_retryable(exc):
+            message = f"{message} [gave up after {self.max_attempts} attempt(s)]"
+        return CloudAPIError(
+            cloud=CLOUD, region=region, operation=action, code=code, message=message
+        )
+
+    def fetch_page(
+        self, region: str, action: str, item_key: str, offset: int, limit: int
+    ) -> Page:
+        """Fetch one Offset/Limit page and check its shape.
+
+        An answer without TotalCount or the item list is retried and then reported: an
+        empty model must never pass for "no items".
+
+        Args:
+            region: A Tencent Cloud region.
+            action: A Describe* action with Offset/Limit paging.
+            item_key: The list member of the answer, e.g. "CommandSet".
+            offset: Items to skip.
+            limit: Items per page, at most 100.
+
+        Returns:
+            The page.
+        """
+
+        def check(response: dict[str, t.Any]) -> None:
+            total = response.get("TotalCount")
+            items = response.get(item_key)
+            if (
+                not isinstance(total, int)
+                or isinstance(total, bool)
+                or not isinstance(items, list)
+                or not all(isinstance(item, dict) for item in items)
+            ):
+                summary = json.dumps(response, default=str)[:200]
+                raise TransientResponseError(
+                    "MalformedResponse", f"expected TotalCount and a {item_key} list, got {summary}"
+                )
+
+        response = self.call(region, action, {"Offset": offset, "Limit": limit}, check=check)
+        return Page(total=response["TotalCount"], items=response[item_key])
+
+    def scan(
+        self, region: str, action: str, item_key: str, page_size: int = TAT_MAX_PAGE_SIZE
+    ) -> OffsetScan:
+        """Return a shift-safe scan over every item of a Describe* list.
+
+        Args:
+            region: A Tencent Cloud region.
+            action: A Describe* action with Offset/Limit paging.
+            item_key: The list member of the answer.
+            page_size: Items per call, 1..100.
+
+        Returns:
+            An iterable scan; read its ``consistent`` flag after iterating.
+        """
+
+        def fetch(offset: int, limit: int) -> Page:
+            return self.fetch_page(region, action, item_key, offset, limit)
+
+        return OffsetScan(
+            fetch, page_size=page_size, describe=f"{action} in {region}", logger=self._logger
+        )

@@ -1,0 +1,56 @@
+"""Fixtures: emulators on 127.0.0.1 and a tap configuration that points at them."""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from tests.emulators import (
+    EMULATOR_AWS_ACCESS_KEY_ID,
+    EMULATOR_AWS_SECRET_ACCESS_KEY,
+    EMULATOR_TAT_SECRET_ID,
+    EMULATOR_TAT_SECRET_KEY,
+    SSMEmulator,
+    TATEmulator,
+)
+
+AWS_REGIONS = ["us-east-1", "eu-west-1"]
+TENCENT_REGIONS = ["ap-guangzhou", "ap-singapore"]
+
+
+@pytest.fixture
+def ssm() -> t.Iterator[SSMEmulator]:
+    with SSMEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def tat() -> t.Iterator[TATEmulator]:
+    with TATEmulator(credentials={EMULATOR_TAT_SECRET_ID: EMULATOR_TAT_SECRET_KEY}) as emulator:
+        yield emulator
+
+
+def emulator_config(ssm: SSMEmulator | None, tat: TATEmulator | None) -> dict[str, t.Any]:
+    """Settings that point the tap at the given emulators (and only at them)."""
+    config: dict[str, t.Any] = {"tencent_max_attempts": 3, "aws_max_attempts": 3}
+    if ssm is not None:
+        config |= {
+            "aws_access_key_id": EMULATOR_AWS_ACCESS_KEY_ID,
+            "aws_secret_access_key": EMULATOR_AWS_SECRET_ACCESS_KEY,
+            "aws_regions": AWS_REGIONS,
+            "aws_endpoint_url": ssm.url,
+        }
+    if tat is not None:
+        config |= {
+            "tencent_secret_id": EMULATOR_TAT_SECRET_ID,
+            "tencent_secret_key": EMULATOR_TAT_SECRET_KEY,
+            "tencent_regions": TENCENT_REGIONS,
+            "tencent_endpoint_url": tat.url,
+        }
+    return config
+
+
+@pytest.fixture
+def config(ssm: SSMEmulator, tat: TATEmulator) -> dict[str, t.Any]:
+    return emulator_config(ssm, tat)

@@ -1,0 +1,499 @@
+"""Shared machinery of the local HTTP emulators.
+
+An :class:`EmulatorServer` runs a ``ThreadingHTTPServer`` on 127.0.0.1 in a
+background thread and owns everything that is not protocol specific: the call
+log, fault injection, rate accounting, response hooks, result ordering and the
+data lock. Subclasses turn raw HTTP into an :class:`ApiRequest` and an
+:class:`ApiRequest` into a :class:`Reply`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, ClassVar, Self, TypeVar
+
+from .faults import Fault, FaultQueue
+from .rates import Arrival, ArrivalLog
+
+__all__ = [
+    "LOOPBACK",
+    "ORDERS",
+    "ApiRequest",
+    "Call",
+    "EmulatorServer",
+    "Fault",
+    "Reply",
+    "RequestRejected",
+]
+
+logger = logging.getLogger(__name__)
+
+# The emulators exist for local tests only, so they never listen beyond loopback.
+LOOPBACK = "127.0.0.1"
+ORDERS = frozenset({"newest_first", "oldest_first", "shuffled"})
+BASE_FAULT_KINDS = frozenset({"throttle", "server_error", "auth", "slow", "drop", "malformed"})
+
+RecordT = TypeVar("RecordT")
+Hook = Callable[["Call"], None]
+
+
+@dataclass
+class Call:
+    """One request as the emulator saw and answered it.
+
+    Attributes:
+        action: The API action (e.g. "ListCommands"), "" when it could not be told.
+        region: The region the request was signed for / addressed to.
+        params: The decoded request parameters.
+        access_key_id: The access key id / SecretId that signed the request.
+        status: The HTTP status answered; 0 when the connection was dropped.
+        at: Arrival time, from ``time.monotonic()``.
+        error_code: The API error code answered, if any.
+        session_token: The session token sent with the request, if any.
+    """
+
+    action: str
+    region: str
+    params: dict[str, Any]
+    access_key_id: str | None
+    status: int
+    at: float
+    error_code: str | None = None
+    session_token: str | None = None
+
+
+@dataclass
+class ApiRequest:
+    """A request decoded far enough to route, authenticate and answer it."""
+
+    action: str
+    region: str
+    params: dict[str, Any]
+    access_key_id: str | None
+    method: str
+    path: str
+    headers: Message
+    body: bytes
+    session_token: str | None = None
+    # Which wire protocol the request used, so errors are answered in kind.
+    protocol: str = ""
+
+
+@dataclass
+class Reply:
+    """An HTTP answer."""
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+    error_code: str | None = None
+
+
+class RequestRejected(Exception):
+    """Raised while decoding a request that cannot be routed; carries the answer."""
+
+    def __init__(
+        self,
+        reply: Reply,
+        *,
+        action: str = "",
+        region: str = "",
+        access_key_id: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(reply.error_code or f"HTTP {reply.status}")
+        self.reply = reply
+        self.action = action
+        self.region = region
+        self.access_key_id = access_key_id
+        self.params = params or {}
+
+
+class _EmulatorHTTPServer(ThreadingHTTPServer):
+    # Daemon threads let a test process exit even if a client left a socket open.
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port: int, emulator: EmulatorServer) -> None:
+        self.emulator = emulator
+        super().__init__((LOOPBACK, port), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _EmulatorHTTPServer
+    server_version = "CloudEmulator/1.0"
+
+    def do_POST(self) -> None:
+        self.server.emulator.handle_http(self)
+
+    def do_GET(self) -> None:
+        self.server.emulator.handle_http(self)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("%s " + format, self.server.emulator.__class__.__name__, *args)
+
+
+class EmulatorServer:
+    """Base class of the emulators: lifecycle, call log, faults, hooks and ordering.
+
+    Attributes:
+        lock: Guards the emulated data; held while a request is answered and while
+            the response hooks run, so hooks and handlers never race.
+        before_response: Called with the :class:`Call` (already logged) just before
+            its answer is written.
+        after_response: Called with the :class:`Call` right after its answer is
+            written, still under ``lock``: the client's next request waits for it,
+            which makes "change the data between page 1 and page 2" deterministic.
+        errors: Tracebacks of emulator bugs and failing hooks; tests can assert
+            it stays empty.
+        rate_limit_per_second: When set, a region+action that exceeds this many
+            requests in a sliding 1 s window is answered with a throttling error.
+        order_seed: Seed of the "shuffled" order.
+    """
+
+    supported_fault_kinds: ClassVar[frozenset[str]] = BASE_FAULT_KINDS
+
+    def __init__(self, *, port: int = 0) -> None:
+        """Prepare a server; nothing listens until :meth:`start`.
+
+        Args:
+            port: TCP port on 127.0.0.1; 0 picks a free one.
+        """
+        self.lock = threading.RLock()
+        self.before_response: Hook | None = None
+        self.after_response: Hook | None = None
+        self.errors: list[str] = []
+        self.rate_limit_per_second: int | None = None
+        self.order_seed = 0
+        self._order = "newest_first"
+        self._requested_port = port
+        self._calls: list[Call] = []
+        self._calls_lock = threading.Lock()
+        self._faults = FaultQueue()
+        self._arrivals = ArrivalLog()
+        self._httpd: _EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self) -> Self:
+        """Bind to 127.0.0.1 and serve in a daemon thread.
+
+        Returns:
+            self, so ``server = SSMEmulator().start()`` reads naturally.
+        """
+        if self._httpd is not None:
+            raise RuntimeError("emulator already started")
+        self._httpd = _EmulatorHTTPServer(self._requested_port, self)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"{type(self).__name__}:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port. Safe to call twice."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        return self if self._httpd is not None else self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (only once started)."""
+        if self._httpd is None:
+            raise RuntimeError("emulator not started")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:54321``."""
+        return f"http://{LOOPBACK}:{self.port}"
+
+    # ------------------------------------------------------------------ call log
+    @property
+    def calls(self) -> list[Call]:
+        """A snapshot of every call answered so far, in answer order."""
+        with self._calls_lock:
+            return list(self._calls)
+
+    def calls_for(self, action: str, region: str | None = None) -> list[Call]:
+        """The calls of one action, optionally in one region.
+
+        Args:
+            action: The API action.
+            region: The region (None = every region).
+
+        Returns:
+            Matching calls, in answer order.
+        """
+        return [
+            c for c in self.calls if c.action == action and (region is None or c.region == region)
+        ]
+
+    def reset_calls(self) -> None:
+        """Forget the call log and the rate accounting."""
+        with self._calls_lock:
+            self._calls.clear()
+        self._arrivals.clear()
+
+    def max_requests_per_second(self, region: str, action: str | None = None) -> int:
+        """The most requests that arrived for a region in any sliding 1 s window.
+
+        Args:
+            region: The region.
+            action: Only this action (None = every action).
+
+        Returns:
+            The peak request count over any 1-second window.
+        """
+        return self._arrivals.max_in_any_window(region, action)
+
+    # -------------------------------------------------------------------- faults
+    def inject(self, fault: Fault) -> Fault:
+        """Queue a fault (FIFO) for the next matching request(s).
+
+        Args:
+            fault: The fault; its ``count`` is decremented in place as it is used.
+
+        Returns:
+            The same fault, for later inspection.
+        """
+        if fault.kind not in self.supported_fault_kinds:
+            raise ValueError(f"{type(self).__name__} does not support fault kind {fault.kind!r}")
+        self._faults.push(fault)
+        return fault
+
+    def pending_faults(self) -> list[Fault]:
+        """Faults that still have uses left."""
+        return self._faults.pending()
+
+    def clear_faults(self) -> None:
+        """Drop every queued fault."""
+        self._faults.clear()
+
+    # ------------------------------------------------------------------ ordering
+    @property
+    def order(self) -> str:
+        """Result order: "newest_first" (default), "oldest_first" or "shuffled"."""
+        return self._order
+
+    @order.setter
+    def order(self, value: str) -> None:
+        if value not in ORDERS:
+            raise ValueError(f"order must be one of {sorted(ORDERS)}")
+        self._order = value
+
+    def sort_records(
+        self,
+        records: Sequence[RecordT],
+        timestamp_of: Callable[[RecordT], Any],
+        identity_of: Callable[[RecordT], str],
+    ) -> list[RecordT]:
+        """Order records as :attr:`order` says, deterministically.
+
+        Args:
+            records: The records to order.
+            timestamp_of: Extracts the time the order is based on.
+            identity_of: Extracts a unique id, the tie-breaker.
+
+        Returns:
+            A new, ordered list.
+        """
+        if self._order == "shuffled":
+            # Sorting first makes the shuffle depend only on the seed, not on insertion order.
+            shuffled = sorted(records, key=identity_of)
+            random.Random(self.order_seed).shuffle(shuffled)
+            return shuffled
+        return sorted(
+            records,
+            key=lambda r: (timestamp_of(r), identity_of(r)),
+            reverse=self._order == "newest_first",
+        )
+
+    # ------------------------------------------------------ protocol interface
+    def parse_request(self, method: str, path: str, headers: Message, body: bytes) -> ApiRequest:
+        """Decode raw HTTP into an :class:`ApiRequest`.
+
+        Raises:
+            RequestRejected: When the request cannot be routed.
+        """
+        raise NotImplementedError
+
+    def authenticate(self, request: ApiRequest) -> Reply | None:
+        """Return an error reply when the request's credentials are refused."""
+        return None
+
+    def dispatch(self, request: ApiRequest) -> Reply:
+        """Answer an authenticated request (called with :attr:`lock` held)."""
+        raise NotImplementedError
+
+    def fault_reply(self, fault: Fault, request: ApiRequest) -> Reply:
+        """Render a throttle/server_error/auth/... fault in the protocol's own shape."""
+        raise NotImplementedError
+
+    def internal_error_reply(self, request: ApiRequest | None) -> Reply:
+        """Render an emulator bug as the protocol's internal error."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- handling
+    def handle_http(self, handler: BaseHTTPRequestHandler) -> None:
+        """Answer one HTTP request (runs on the connection's own thread).
+
+        Args:
+            handler: The live request handler.
+        """
+        arrived = time.monotonic()
+        body = _read_body(handler)
+        try:
+            request = self.parse_request(handler.command, handler.path, handler.headers, body)
+        except RequestRejected as rejected:
+            self._arrivals.record(Arrival(arrived, rejected.region, rejected.action))
+            call = Call(
+                rejected.action,
+                rejected.region,
+                rejected.params,
+                rejected.access_key_id,
+                0,
+                arrived,
+            )
+            reply = rejected.reply
+            self._answer(handler, call, lambda: reply)
+            return
+        except Exception:
+            self._remember_error()
+            call = Call("", "", {}, None, 0, arrived)
+            self._answer(handler, call, lambda: self.internal_error_reply(None))
+            return
+
+        self._arrivals.record(Arrival(arrived, request.region, request.action))
+        call = Call(
+            action=request.action,
+            region=request.region,
+            params=request.params,
+            access_key_id=request.access_key_id,
+            status=0,
+            at=arrived,
+            session_token=request.session_token,
+        )
+        fault = self._faults.take(request.action, request.region)
+        truncate = False
+        if fault is not None:
+            if fault.kind == "slow":
+                time.sleep(fault.delay)  # then answer normally
+            elif fault.kind == "drop":
+                self._log(call)
+                handler.close_connection = True  # nothing written: the client sees a reset/EOF
+                return
+            elif fault.kind == "malformed":
+                truncate = True
+            else:
+                self._answer(handler, call, lambda: self.fault_reply(fault, request))
+                return
+
+        limit = self.rate_limit_per_second
+        if (
+            limit is not None
+            and self._arrivals.count_in_window(request.region, request.action, arrived) > limit
+        ):
+            self._answer(handler, call, lambda: self.fault_reply(Fault("throttle"), request))
+            return
+
+        def produce() -> Reply:
+            reply = self.authenticate(request) or self._safe_dispatch(request)
+            if truncate:
+                # Half a body with a matching Content-Length: the client reads it all,
+                # then fails to parse it.
+                reply = Reply(
+                    200,
+                    reply.body[: max(1, len(reply.body) // 2)],
+                    reply.content_type,
+                    reply.headers,
+                )
+            return reply
+
+        self._answer(handler, call, produce)
+
+    def _safe_dispatch(self, request: ApiRequest) -> Reply:
+        try:
+            return self.dispatch(request)
+        except Exception:
+            self._remember_error()
+            return self.internal_error_reply(request)
+
+    def _answer(
+        self, handler: BaseHTTPRequestHandler, call: Call, produce: Callable[[], Reply]
+    ) -> None:
+        # The lock spans producing, writing and both hooks, so after_response finishes
+        # before any request that the client sends after reading this answer is served.
+        with self.lock:
+            reply = produce()
+            call.status = reply.status
+            call.error_code = reply.error_code
+            self._log(call)
+            self._run_hook(self.before_response, call)
+            _write_reply(handler, reply)
+            self._run_hook(self.after_response, call)
+
+    def _log(self, call: Call) -> None:
+        with self._calls_lock:
+            self._calls.append(call)
+
+    def _run_hook(self, hook: Hook | None, call: Call) -> None:
+        if hook is None:
+            return
+        try:
+            hook(call)
+        except Exception:
+            self._remember_error()
+
+    def _remember_error(self) -> None:
+        text = traceback.format_exc()
+        logger.error("emulator error: %s", text)
+        self.errors.append(text)
+
+
+def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
+    length = int(handler.headers.get("Content-Length") or 0)
+    return handler.rfile.read(length) if length > 0 else b""
+
+
+def _write_reply(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
+    try:
+        handler.send_response(reply.status)
+        handler.send_header("Content-Type", reply.content_type)
+        handler.send_header("Content-Length", str(len(reply.body)))
+        for name, value in reply.headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(reply.body)
+    except (BrokenPipeError, ConnectionResetError):
+        # The client gave up (e.g. its timeout fired during a "slow" fault): nothing to do.
+        pass

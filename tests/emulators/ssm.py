@@ -1,0 +1,314 @@
+"""AWS Systems Manager emulator (AWS JSON 1.1), with a small STS beside it.
+
+One server answers every region: the region (and the access key id) come from
+the SigV4 ``Authorization`` credential scope, exactly as botocore signs them. A
+form-encoded POST carrying ``Action=...`` is routed to the STS emulation, so
+``AWS_ENDPOINT_URL_STS`` can point at the same server.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from email.message import Message
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .base import ApiRequest, EmulatorServer, Fault, Reply, RequestRejected
+from .ssm_list import SsmApiError, list_commands, parse_list_query
+from .ssm_model import new_command, normalise_fields
+from .sts import (
+    DEFAULT_ACCOUNT_ID,
+    IssuedCredentials,
+    StsError,
+    assume_role_reply,
+    caller_identity_reply,
+    error_reply,
+    issue_credentials,
+)
+
+JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+SSM_TARGET_PREFIX = "AmazonSSM"
+JSON_PROTOCOL = "json"
+QUERY_PROTOCOL = "query"
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/aws4_request")
+_INVALID_TOKEN_MESSAGE = "The security token included in the request is invalid."
+
+
+def _json_error(code: str, message: str, status: int = 400) -> Reply:
+    body = json.dumps({"__type": code, "message": message}).encode()
+    headers = {
+        "x-amzn-RequestId": str(uuid.uuid4()),
+        # Real services append a Coral namespace after ':'; botocore must strip it.
+        "x-amzn-ErrorType": f"{code}:http://internal.amazon.com/coral/com.amazonaws.ssm/",
+    }
+    return Reply(status, body, JSON_CONTENT_TYPE, headers, error_code=code)
+
+
+def _json_ok(body: dict[str, Any]) -> Reply:
+    return Reply(
+        200, json.dumps(body).encode(), JSON_CONTENT_TYPE, {"x-amzn-RequestId": str(uuid.uuid4())}
+    )
+
+
+def _server_error_code(status: int) -> str:
+    return "ServiceUnavailable" if status == 503 else "InternalServerError"
+
+
+class SSMEmulator(EmulatorServer):
+    """Emulates SSM ListCommands (all regions) and STS AssumeRole/GetCallerIdentity.
+
+    Attributes:
+        valid_access_keys: Access key ids accepted (None = accept any). Keys issued by
+            AssumeRole are added to it when it is a set.
+        assume_role_denied: When True, AssumeRole answers 403 AccessDenied.
+        required_external_id: When set, AssumeRole without this ExternalId is denied.
+        issued_credentials: Every credential set AssumeRole handed out, oldest first.
+    """
+
+    def __init__(self, *, port: int = 0, valid_access_keys: set[str] | None = None) -> None:
+        """Create the emulator (call :meth:`start` to serve).
+
+        Args:
+            port: TCP port on 127.0.0.1; 0 picks a free one.
+            valid_access_keys: Access key ids to accept; None accepts any.
+        """
+        super().__init__(port=port)
+        self.valid_access_keys = valid_access_keys
+        self.assume_role_denied = False
+        self.required_external_id: str | None = None
+        self.issued_credentials: list[IssuedCredentials] = []
+        self._commands: dict[str, dict[str, dict[str, Any]]] = {}
+
+    # ----------------------------------------------------------------- data
+    def add_command(self, region: str, **fields: Any) -> dict[str, Any]:
+        """Store a command, filling every Command member the caller left out.
+
+        Args:
+            region: The region to store it in.
+            **fields: Command members (API names). Timestamps are aware datetimes
+                (kept in UTC, truncated to milliseconds); None omits a member on the wire.
+
+        Returns:
+            A copy of the stored command.
+        """
+        with self.lock:
+            command = new_command(region, fields, datetime.now(UTC))
+            store = self._commands.setdefault(region, {})
+            if command["CommandId"] in store:
+                raise ValueError(f"duplicate CommandId {command['CommandId']} in {region}")
+            store[command["CommandId"]] = command
+            return copy.deepcopy(command)
+
+    def update_command(self, region: str, command_id: str, **fields: Any) -> dict[str, Any]:
+        """Change stored members of a command.
+
+        A new Status also becomes the StatusDetails unless that is given too.
+
+        Args:
+            region: The command's region.
+            command_id: The command to change.
+            **fields: Members to overwrite (CommandId cannot change).
+
+        Returns:
+            A copy of the updated command.
+
+        Raises:
+            KeyError: If there is no such command.
+        """
+        changes = normalise_fields(fields)
+        if "CommandId" in changes and changes["CommandId"] != command_id:
+            raise ValueError("CommandId cannot change")
+        if "Status" in changes and "StatusDetails" not in changes:
+            changes["StatusDetails"] = changes["Status"]
+        with self.lock:
+            command = self._commands.get(region, {})[command_id]
+            command.update(changes)
+            return copy.deepcopy(command)
+
+    def delete_command(self, region: str, command_id: str) -> None:
+        """Remove a command (as if it aged out of SSM's ~30-day history).
+
+        Raises:
+            KeyError: If there is no such command.
+        """
+        with self.lock:
+            del self._commands.get(region, {})[command_id]
+
+    def commands(self, region: str) -> list[dict[str, Any]]:
+        """Copies of a region's stored commands, in insertion order."""
+        with self.lock:
+            return copy.deepcopy(list(self._commands.get(region, {}).values()))
+
+    # ------------------------------------------------------------- protocol
+    def parse_request(self, method: str, path: str, headers: Message, body: bytes) -> ApiRequest:
+        """Decode an AWS JSON 1.1 (SSM) or query-protocol (STS) request."""
+        scope = _CREDENTIAL_SCOPE.search(headers.get("Authorization") or "")
+        access_key_id = scope.group(1) if scope else None
+        region = scope.group(3) if scope else ""
+        target = headers.get("X-Amz-Target")
+        content_type = (headers.get("Content-Type") or "").lower()
+        if target is None and content_type.startswith("application/x-www-form-urlencoded"):
+            params: dict[str, Any] = dict(
+                parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            )
+            protocol = QUERY_PROTOCOL
+            action = str(params.get("Action", ""))
+        else:
+            protocol = JSON_PROTOCOL
+            action = (
+                (target or "").partition(".")[2]
+                if (target or "").startswith(SSM_TARGET_PREFIX + ".")
+                else ""
+            )
+            try:
+                params = json.loads(body or b"{}")
+            except ValueError:
+                raise RequestRejected(
+                    _json_error("SerializationException", "Request body is not valid JSON"),
+                    action=action,
+                    region=region,
+                    access_key_id=access_key_id,
+                ) from None
+            if not isinstance(params, dict):
+                raise RequestRejected(
+                    _json_error("SerializationException", "Request body must be a JSON object"),
+                    action=action,
+                    region=region,
+                )
+            if method != "POST" or not action:
+                raise RequestRejected(
+                    _json_error(
+                        "UnknownOperationException", f"Unknown operation target {target!r}"
+                    ),
+                    region=region,
+                    access_key_id=access_key_id,
+                    params=params,
+                )
+        if scope is None:
+            missing = (
+                error_reply(
+                    StsError(
+                        "MissingAuthenticationToken", "Request is missing Authentication Token", 403
+                    )
+                )
+                if protocol == QUERY_PROTOCOL
+                else _json_error(
+                    "MissingAuthenticationTokenException", "Missing Authentication Token"
+                )
+            )
+            raise RequestRejected(missing, action=action, params=params)
+        return ApiRequest(
+            action=action,
+            region=region,
+            params=params,
+            access_key_id=access_key_id,
+            method=method,
+            path=path,
+            headers=headers,
+            body=body,
+            session_token=headers.get("X-Amz-Security-Token"),
+            protocol=protocol,
+        )
+
+    def _auth_error(self, request: ApiRequest) -> Reply:
+        if request.protocol == QUERY_PROTOCOL:
+            return error_reply(StsError("InvalidClientTokenId", _INVALID_TOKEN_MESSAGE, 403))
+        return _json_error("UnrecognizedClientException", _INVALID_TOKEN_MESSAGE)
+
+    def authenticate(self, request: ApiRequest) -> Reply | None:
+        """Refuse unknown access keys, and assumed-role keys without their session token."""
+        key = request.access_key_id
+        if self.valid_access_keys is not None and key not in self.valid_access_keys:
+            return self._auth_error(request)
+        issued = next((c for c in self.issued_credentials if c.access_key_id == key), None)
+        if issued is not None and request.session_token != issued.session_token:
+            return self._auth_error(request)
+        return None
+
+    def dispatch(self, request: ApiRequest) -> Reply:
+        """Answer ListCommands or an STS action."""
+        if request.protocol == QUERY_PROTOCOL:
+            try:
+                return self._dispatch_sts(request)
+            except StsError as error:
+                return error_reply(error)
+        if request.action != "ListCommands":
+            return _json_error(
+                "UnknownOperationException", f"Operation {request.action} is not emulated"
+            )
+        try:
+            query = parse_list_query(request.region, request.params)
+            body = list_commands(
+                list(self._commands.get(request.region, {}).values()),
+                query,
+                sort=lambda found: self.sort_records(
+                    found, lambda c: c["RequestedDateTime"], lambda c: c["CommandId"]
+                ),
+            )
+        except SsmApiError as error:
+            return _json_error(error.code, error.message, error.status)
+        return _json_ok(body)
+
+    def _caller_arn(self, access_key_id: str | None) -> str:
+        issued = next(
+            (c for c in self.issued_credentials if c.access_key_id == access_key_id), None
+        )
+        return (
+            issued.assumed_role_arn
+            if issued
+            else f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/emulator"
+        )
+
+    def _dispatch_sts(self, request: ApiRequest) -> Reply:
+        params = {k: str(v) for k, v in request.params.items()}
+        caller = self._caller_arn(request.access_key_id)
+        if request.action == "GetCallerIdentity":
+            return caller_identity_reply(request.access_key_id or "", DEFAULT_ACCOUNT_ID, caller)
+        if request.action != "AssumeRole":
+            raise StsError(
+                "InvalidAction", f"Could not find operation {request.action} for version 2011-06-15"
+            )
+        denied = self.assume_role_denied or (
+            self.required_external_id is not None
+            and params.get("ExternalId") != self.required_external_id
+        )
+        if denied:
+            role_arn = params.get("RoleArn")
+            message = f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: "
+            raise StsError("AccessDenied", message + str(role_arn), 403)
+        issued = issue_credentials(params, datetime.now(UTC))
+        self.issued_credentials.append(issued)
+        if self.valid_access_keys is not None:
+            self.valid_access_keys.add(issued.access_key_id)
+        return assume_role_reply(issued)
+
+    def fault_reply(self, fault: Fault, request: ApiRequest) -> Reply:
+        """Render a throttle, server_error or auth fault as SSM (or STS) would."""
+        if request.protocol == QUERY_PROTOCOL:
+            if fault.kind == "throttle":
+                return error_reply(StsError("Throttling", "Rate exceeded"))
+            if fault.kind == "auth":
+                return self._auth_error(request)
+            return error_reply(
+                StsError(
+                    _server_error_code(fault.status),
+                    "An internal error occurred.",
+                    fault.status,
+                    "Receiver",
+                )
+            )
+        if fault.kind == "throttle":
+            return _json_error("ThrottlingException", "Rate exceeded")
+        if fault.kind == "auth":
+            return self._auth_error(request)
+        return _json_error(
+            _server_error_code(fault.status), "An internal error occurred.", fault.status
+        )
+
+    def internal_error_reply(self, request: ApiRequest | None) -> Reply:
+        """An emulator bug, answered as a 500 InternalServerError."""
+        return _json_error("InternalServerError", "The emulator failed; see emulator.errors.", 500)

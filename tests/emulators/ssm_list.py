@@ -1,0 +1,230 @@
+"""ListCommands semantics: parameter validation, filters and NextToken paging."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .ssm_model import (
+    COMMAND_ID_LENGTH,
+    COMMAND_STATUSES,
+    COMPLETE_STATUSES,
+    EXECUTING_STATUSES,
+    to_wire,
+)
+
+MAX_RESULTS_LIMIT = 50
+DEFAULT_PAGE_SIZE = 50
+MAX_FILTERS = 5
+FILTER_KEYS = ("InvokedAfter", "InvokedBefore", "Status", "ExecutionStage", "DocumentName")
+INSTANCE_ID_PATTERN = re.compile(r"(^i-(\w{8}|\w{17})$)|(^mi-\w{17}$)")
+Command = dict[str, Any]
+Predicate = Callable[[Command], bool]
+
+
+class SsmApiError(Exception):
+    """An SSM error answer: ``{"__type": code, "message": message}`` with an HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Validated ListCommands parameters."""
+
+    page_size: int
+    offset: int
+    fingerprint: str
+    predicates: tuple[Predicate, ...]
+
+
+def _validation_error(value: Any, where: str, constraint: str) -> SsmApiError:
+    # Mirrors the wording of AWS's Coral validation messages.
+    return SsmApiError(
+        "ValidationException",
+        f"1 validation error detected: Value '{value}' at '{where}' "
+        f"failed to satisfy constraint: {constraint}",
+    )
+
+
+def _serialization_error(message: str) -> SsmApiError:
+    # What AWS answers when a member has the wrong JSON type.
+    return SsmApiError("SerializationException", message)
+
+
+def parse_filter_time(value: str) -> datetime:
+    """Parse an ISO 8601 filter date; a value without offset is taken as UTC.
+
+    Raises:
+        ValueError: When the value is not a date.
+    """
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _filter_predicate(key: Any, value: Any) -> Predicate:
+    if key not in FILTER_KEYS:
+        raise SsmApiError(
+            "InvalidFilterKey",
+            f"The filter key {key!r} is not valid. Valid keys: {list(FILTER_KEYS)}",
+        )
+    if not isinstance(value, str) or not value:
+        raise SsmApiError(
+            "InvalidFilterValue", f"The filter value {value!r} for key {key} is not valid."
+        )
+    if key in ("InvokedAfter", "InvokedBefore"):
+        try:
+            moment = parse_filter_time(value)
+        except ValueError:
+            raise SsmApiError(
+                "InvalidFilterValue", f"The filter value {value!r} is not a valid date."
+            ) from None
+        if key == "InvokedAfter":
+            return lambda c: bool(c["RequestedDateTime"] >= moment)
+        return lambda c: bool(c["RequestedDateTime"] <= moment)
+    if key == "Status":
+        if value not in COMMAND_STATUSES:
+            raise SsmApiError(
+                "InvalidFilterValue", f"The filter value {value!r} is not a valid command status."
+            )
+        return lambda c: bool(c["Status"] == value)
+    if key == "ExecutionStage":
+        stages = {"Executing": EXECUTING_STATUSES, "Complete": COMPLETE_STATUSES}
+        if value not in stages:
+            raise SsmApiError(
+                "InvalidFilterValue", f"The filter value {value!r} is not a valid execution stage."
+            )
+        statuses = stages[value]
+        return lambda c: c["Status"] in statuses
+    return lambda c: bool(c["DocumentName"] == value)
+
+
+def _page_size(params: dict[str, Any]) -> int:
+    size = params.get("MaxResults")
+    if size is None:
+        return DEFAULT_PAGE_SIZE
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise _serialization_error(f"MaxResults must be an integer, got {size!r}")
+    if size < 1:
+        raise _validation_error(
+            size, "maxResults", "Member must have value greater than or equal to 1"
+        )
+    if size > MAX_RESULTS_LIMIT:
+        raise _validation_error(
+            size, "maxResults", f"Member must have value less than or equal to {MAX_RESULTS_LIMIT}"
+        )
+    return size
+
+
+def _predicates(params: dict[str, Any]) -> list[Predicate]:
+    predicates: list[Predicate] = []
+    command_id = params.get("CommandId")
+    if command_id is not None:
+        if not isinstance(command_id, str) or len(command_id) != COMMAND_ID_LENGTH:
+            raise SsmApiError("InvalidCommandId", f"The command ID {command_id!r} is not valid.")
+        predicates.append(lambda c: bool(c["CommandId"] == command_id))
+    instance_id = params.get("InstanceId")
+    if instance_id is not None:
+        if not isinstance(instance_id, str) or not INSTANCE_ID_PATTERN.match(instance_id):
+            raise SsmApiError("InvalidInstanceId", f"The instance ID {instance_id!r} is not valid.")
+        predicates.append(lambda c: instance_id in (c["InstanceIds"] or []))
+    filters = params.get("Filters")
+    if filters is not None:
+        if not isinstance(filters, list):
+            raise _serialization_error("Filters must be a list")
+        if not 1 <= len(filters) <= MAX_FILTERS:
+            bound = (
+                "greater than or equal to 1"
+                if not filters
+                else f"less than or equal to {MAX_FILTERS}"
+            )
+            raise _validation_error(filters, "filters", f"Member must have length {bound}")
+        for item in filters:
+            if not isinstance(item, dict):
+                raise _serialization_error("each filter must be an object with key and value")
+            predicates.append(_filter_predicate(item.get("key"), item.get("value")))
+    return predicates
+
+
+def _fingerprint(region: str, params: dict[str, Any]) -> str:
+    # A token is only good for the query that produced it, as with real AWS tokens.
+    scope = {name: params.get(name) for name in ("CommandId", "InstanceId", "Filters")}
+    text = json.dumps({"region": region, **scope}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def encode_token(offset: int, fingerprint: str) -> str:
+    """An opaque NextToken for a page starting at ``offset``."""
+    raw = json.dumps({"offset": offset, "query": fingerprint}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_token(token: Any, fingerprint: str) -> int:
+    invalid = SsmApiError("InvalidNextToken", "The specified token is not valid.")
+    if not isinstance(token, str):
+        raise invalid
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise invalid from None
+    if not isinstance(decoded, dict) or decoded.get("query") != fingerprint:
+        raise invalid
+    offset = decoded.get("offset")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise invalid
+    return offset
+
+
+def parse_list_query(region: str, params: dict[str, Any]) -> ListQuery:
+    """Validate ListCommands parameters in the order AWS reports problems.
+
+    Args:
+        region: The region being listed (tokens are bound to it).
+        params: The decoded JSON body.
+
+    Returns:
+        The validated query.
+
+    Raises:
+        SsmApiError: On any invalid parameter.
+    """
+    page_size = _page_size(params)
+    predicates = _predicates(params)
+    fingerprint = _fingerprint(region, params)
+    token = params.get("NextToken")
+    offset = 0 if token is None else _decode_token(token, fingerprint)
+    return ListQuery(page_size, offset, fingerprint, tuple(predicates))
+
+
+def list_commands(
+    commands: list[Command],
+    query: ListQuery,
+    sort: Callable[[list[Command]], list[Command]],
+) -> dict[str, Any]:
+    """Answer one ListCommands page.
+
+    Args:
+        commands: Every stored command of the region.
+        query: The validated query.
+        sort: Puts matching commands in the emulator's configured order.
+
+    Returns:
+        The JSON body: ``Commands`` and, when more remain, ``NextToken``.
+    """
+    matching = sort([c for c in commands if all(p(c) for p in query.predicates)])
+    end = query.offset + query.page_size
+    body: dict[str, Any] = {"Commands": [to_wire(c) for c in matching[query.offset : end]]}
+    if end < len(matching):
+        body["NextToken"] = encode_token(end, query.fingerprint)
+    return body

@@ -1,0 +1,122 @@
+"""Run the real `tap-cloudcommands` CLI in a subprocess and read its Singer output."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import typing as t
+from pathlib import Path
+
+# The tests never reach a cloud: no instance metadata lookups, no user profiles.
+HERMETIC_ENV = {
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "PYTHONWARNINGS": "ignore",
+}
+STRIPPED_ENV_PREFIXES = ("AWS_", "TENCENTCLOUD_", "TAP_CLOUDCOMMANDS_")
+
+
+@dataclasses.dataclass
+class TapRun:
+    """What one run of the tap printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    messages: list[dict[str, t.Any]]
+
+    @property
+    def records(self) -> dict[str, list[dict[str, t.Any]]]:
+        """Records by stream."""
+        by_stream: dict[str, list[dict[str, t.Any]]] = collections.defaultdict(list)
+        for message in self.messages:
+            if message["type"] == "RECORD":
+                by_stream[message["stream"]].append(message["record"])
+        return dict(by_stream)
+
+    def ids(self, stream: str, region: str | None = None) -> list[str]:
+        """CommandIds emitted for a stream (and region), in order, duplicates kept."""
+        return [
+            r["CommandId"]
+            for r in self.records.get(stream, [])
+            if region is None or r["Region"] == region
+        ]
+
+    @property
+    def states(self) -> list[dict[str, t.Any]]:
+        """Every STATE message value, in order."""
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def final_state(self) -> dict[str, t.Any]:
+        """The last STATE value."""
+        assert self.states, f"no STATE message; stderr:\n{self.stderr}"
+        return self.states[-1]
+
+    def bookmarks(self, stream: str) -> dict[str, str | None]:
+        """Region -> replication_key_value of a stream in the final state."""
+        partitions = self.final_state["bookmarks"][stream].get("partitions", [])
+        return {p["context"]["Region"]: p.get("replication_key_value") for p in partitions}
+
+    def error_lines(self) -> list[str]:
+        """stderr lines that report an error."""
+        return [line for line in self.stderr.splitlines() if "error" in line.lower()]
+
+
+def run_tap(
+    tmp_path: Path,
+    config: dict[str, t.Any],
+    *,
+    state: dict[str, t.Any] | None = None,
+    catalog: dict[str, t.Any] | None = None,
+    args: t.Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> TapRun:
+    """Run the tap's CLI once.
+
+    Args:
+        tmp_path: Where config, state and catalog files are written.
+        config: Settings.
+        state: Incoming state, if any.
+        catalog: Catalog, if any.
+        args: Extra CLI arguments.
+        env: Extra environment variables.
+        timeout: Seconds before the run is killed.
+
+    Returns:
+        The exit code, output and parsed Singer messages.
+    """
+    run_dir = tmp_path / f"run-{len(list(tmp_path.glob('run-*')))}"
+    run_dir.mkdir()
+    command = [sys.executable, "-m", "tap_cloudcommands"]
+    config_path = run_dir / "config.json"
+    config_path.write_text(json.dumps(config))
+    command += ["--config", str(config_path)]
+    if state is not None:
+        (run_dir / "state.json").write_text(json.dumps(state))
+        command += ["--state", str(run_dir / "state.json")]
+    if catalog is not None:
+        (run_dir / "catalog.json").write_text(json.dumps(catalog))
+        command += ["--catalog", str(run_dir / "catalog.json")]
+    command += list(args)
+    full_env = {
+        k: v for k, v in os.environ.items() if not k.startswith(STRIPPED_ENV_PREFIXES)
+    }
+    full_env.update(HERMETIC_ENV)
+    full_env.update(env or {})
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=full_env, timeout=timeout, check=False
+    )
+    messages = []
+    for line in done.stdout.splitlines():
+        if line.startswith("{"):
+            message = json.loads(line)
+            if "type" in message:
+                messages.append(message)
+    return TapRun(done.returncode, done.stdout, done.stderr, messages)

@@ -1,0 +1,420 @@
+"""End-to-end syncs of the real CLI against the emulators, through the real SDK clients."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pytest
+
+from tap_cloudcommands.timestamps import format_timestamp, parse_timestamp
+from tests.conftest import AWS_REGIONS, TENCENT_REGIONS, emulator_config
+from tests.emulators import Fault
+from tests.tap_runner import run_tap
+
+UTC = dt.UTC
+
+
+def now() -> dt.datetime:
+    """The current time at the millisecond precision SSM keeps."""
+    current = dt.datetime.now(UTC)
+    return current.replace(microsecond=current.microsecond // 1000 * 1000)
+
+
+def add_ssm(ssm, region, count, *, start, step=dt.timedelta(minutes=7), **fields):
+    return [
+        ssm.add_command(region, RequestedDateTime=start + i * step, **fields)["CommandId"]
+        for i in range(count)
+    ]
+
+
+def add_tat(tat, region, count, *, start, step=dt.timedelta(minutes=11), **fields):
+    return [
+        tat.add_command(region, CreatedTime=start + i * step, UpdatedTime=start + i * step, **fields)[
+            "CommandId"
+        ]
+        for i in range(count)
+    ]
+
+
+def test_two_region_sync_delivers_every_command_once(tmp_path, ssm, tat, config):
+    base = now() - dt.timedelta(days=20)
+    expected_ssm = {"us-east-1": add_ssm(ssm, "us-east-1", 120, start=base),
+                    "eu-west-1": add_ssm(ssm, "eu-west-1", 37, start=base)}
+    expected_tat = {"ap-guangzhou": add_tat(tat, "ap-guangzhou", 250, start=base),
+                    "ap-singapore": add_tat(tat, "ap-singapore", 3, start=base)}
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 0, run.stderr
+    for region, ids in expected_ssm.items():
+        assert sorted(run.ids("ssm_commands", region)) == sorted(ids)
+        assert len(ssm.calls_for("ListCommands", region)) == math.ceil(len(ids) / 50)
+    for region, ids in expected_tat.items():
+        assert sorted(run.ids("tat_commands", region)) == sorted(ids)
+        assert len(tat.calls_for("DescribeCommands", region)) == math.ceil(len(ids) / 100)
+    for stream in ("ssm_commands", "tat_commands"):
+        keys = [(r["Region"], r["CommandId"]) for r in run.records[stream]]
+        assert len(keys) == len(set(keys)), f"duplicate primary keys in {stream}"
+    # Every call asked for full pages.
+    assert {c.params.get("MaxResults") for c in ssm.calls_for("ListCommands")} == {50}
+    assert {c.params.get("Limit") for c in tat.calls_for("DescribeCommands")} == {100}
+
+
+def test_records_match_the_api_objects_with_utc_timestamps(tmp_path, ssm, tat, config):
+    requested = dt.datetime(2026, 11, 1, 3, 4, 5, 678000, tzinfo=UTC)
+    command = ssm.add_command("us-east-1", RequestedDateTime=requested, Status="Failed")
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    tat_command = tat.add_command(
+        "ap-guangzhou",
+        CreatedTime=dt.datetime(2026, 10, 1, 10, 0, tzinfo=shanghai),
+        UpdatedTime=dt.datetime(2026, 10, 2, 10, 0, tzinfo=shanghai),
+    )
+    tat.timestamp_style = "+08:00"
+
+    # boto3 gives tzlocal() datetimes: a non-UTC local zone must not shift anything.
+    run = run_tap(tmp_path, config, env={"TZ": "Asia/Shanghai"})
+
+    assert run.returncode == 0, run.stderr
+    [record] = run.records["ssm_commands"]
+    assert record["RequestedDateTime"] == "2026-11-01T03:04:05.678000+00:00"
+    assert record["ExpiresAfter"] == format_timestamp(command["ExpiresAfter"])
+    for field in ("Parameters", "Targets", "NotificationConfig", "CloudWatchOutputConfig",
+                  "AlarmConfiguration", "TriggeredAlarms", "InstanceIds", "Status"):
+        assert record[field] == command[field], field
+    assert record["Region"] == "us-east-1"
+    [tat_record] = run.records["tat_commands"]
+    assert tat_record["CreatedTime"] == "2026-10-01T02:00:00.000000+00:00"
+    assert tat_record["UpdatedTime"] == "2026-10-02T02:00:00.000000+00:00"
+    for field in ("Tags", "DefaultParameterConfs", "Content", "DefaultParameters", "Timeout"):
+        assert tat_record[field] == tat_command[field], field
+    assert tat_record["Region"] == "ap-guangzhou"
+
+
+def test_final_state_has_one_bookmark_per_stream_and_region(tmp_path, ssm, tat, config):
+    base = now() - dt.timedelta(days=3)
+    for region in AWS_REGIONS:
+        add_ssm(ssm, region, 5, start=base, Status="Success")
+    for region in TENCENT_REGIONS:
+        add_tat(tat, region, 5, start=base)
+    started = now()
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 0, run.stderr
+    for stream, regions, emulator, field in (
+        ("ssm_commands", AWS_REGIONS, ssm, "RequestedDateTime"),
+        ("tat_commands", TENCENT_REGIONS, tat, "UpdatedTime"),
+    ):
+        state = run.final_state["bookmarks"][stream]
+        assert [p["context"] for p in state["partitions"]] == [{"Region": r} for r in regions]
+        for partition in state["partitions"]:
+            newest = max(c[field] for c in emulator.commands(partition["context"]["Region"]))
+            assert partition["replication_key"] == field
+            assert partition["replication_key_value"] == format_timestamp(newest)
+            assert parse_timestamp(partition["replication_key_value"]) < started
+            assert "progress_markers" not in partition
+            assert "replication_key_signpost" not in partition
+
+
+def test_second_run_with_state_returns_only_new_records_per_region(tmp_path, ssm, tat, config):
+    base = now() - dt.timedelta(days=5)
+    for region in AWS_REGIONS:
+        add_ssm(ssm, region, 60, start=base, Status="Success")
+    for region in TENCENT_REGIONS:
+        add_tat(tat, region, 130, start=base)
+    first = run_tap(tmp_path, config)
+    assert first.returncode == 0, first.stderr
+    ssm_bookmarks = first.bookmarks("ssm_commands")
+    tat_bookmarks = first.bookmarks("tat_commands")
+
+    later = now() - dt.timedelta(hours=1)
+    new_ssm = add_ssm(ssm, "eu-west-1", 3, start=later, Status="Success")
+    edited = tat.commands("ap-singapore")[40]["CommandId"]
+    tat.update_command("ap-singapore", edited, CommandName="edited", UpdatedTime=later)
+    new_tat = add_tat(tat, "ap-guangzhou", 2, start=later)
+    ssm.reset_calls()
+
+    second = run_tap(tmp_path, config, state=first.final_state)
+
+    assert second.returncode == 0, second.stderr
+    # The newest record of each region sits exactly on its (inclusive) bookmark.
+    def on_bookmark(emulator, region, field, bookmark):
+        return [c["CommandId"] for c in emulator.commands(region)
+                if format_timestamp(c[field]) == bookmark]
+    assert sorted(second.ids("ssm_commands", "us-east-1")) == sorted(
+        on_bookmark(ssm, "us-east-1", "RequestedDateTime", ssm_bookmarks["us-east-1"]))
+    assert sorted(second.ids("ssm_commands", "eu-west-1")) == sorted(
+        on_bookmark(ssm, "eu-west-1", "RequestedDateTime", ssm_bookmarks["eu-west-1"]) + new_ssm)
+    assert sorted(second.ids("tat_commands", "ap-guangzhou")) == sorted(
+        on_bookmark(tat, "ap-guangzhou", "UpdatedTime", tat_bookmarks["ap-guangzhou"]) + new_tat)
+    singapore = second.records["tat_commands"]
+    assert [r["CommandName"] for r in singapore if r["CommandId"] == edited] == ["edited"]
+    # SSM was asked only for commands since each region's bookmark.
+    for region in AWS_REGIONS:
+        [call] = ssm.calls_for("ListCommands", region)
+        [invoked_after] = [f["value"] for f in call.params["Filters"] if f["key"] == "InvokedAfter"]
+        assert parse_timestamp(invoked_after) <= parse_timestamp(ssm_bookmarks[region])
+        assert parse_timestamp(invoked_after) > parse_timestamp(ssm_bookmarks[region]) - dt.timedelta(seconds=1)
+    assert second.bookmarks("ssm_commands")["eu-west-1"] == format_timestamp(
+        max(c["RequestedDateTime"] for c in ssm.commands("eu-west-1")))
+
+
+def test_start_date_limits_the_first_sync(tmp_path, ssm, tat, config):
+    base = now() - dt.timedelta(days=10)
+    old = add_ssm(ssm, "us-east-1", 3, start=base)
+    recent = add_ssm(ssm, "us-east-1", 4, start=base + dt.timedelta(days=5))
+    add_tat(tat, "ap-guangzhou", 3, start=base)
+    recent_tat = add_tat(tat, "ap-guangzhou", 2, start=base + dt.timedelta(days=5))
+    cutoff = format_timestamp(base + dt.timedelta(days=4))
+
+    run = run_tap(tmp_path, config | {"start_date": cutoff})
+
+    assert run.returncode == 0, run.stderr
+    assert sorted(run.ids("ssm_commands")) == sorted(recent)
+    assert not set(old) & set(run.ids("ssm_commands"))
+    assert sorted(run.ids("tat_commands")) == sorted(recent_tat)
+
+
+def test_running_command_is_read_again_until_it_ends(tmp_path, ssm, tat, config):
+    base = now() - dt.timedelta(days=2)
+    done_before = add_ssm(ssm, "us-east-1", 3, start=base, Status="Success")
+    running = ssm.add_command("us-east-1", RequestedDateTime=base + dt.timedelta(hours=1),
+                              Status="InProgress")["CommandId"]
+    done_after = add_ssm(ssm, "us-east-1", 4, start=base + dt.timedelta(hours=2), Status="Failed")
+    config = emulator_config(ssm, None) | {"aws_regions": ["us-east-1"]}
+
+    first = run_tap(tmp_path, config)
+    assert first.returncode == 0, first.stderr
+    assert set(first.ids("ssm_commands")) == {*done_before, running, *done_after}
+    assert first.bookmarks("ssm_commands")["us-east-1"] == format_timestamp(
+        base + dt.timedelta(hours=1))
+
+    ssm.update_command("us-east-1", running, Status="Success", CompletedCount=1)
+    second = run_tap(tmp_path, config, state=first.final_state)
+    assert second.returncode == 0, second.stderr
+    assert set(second.ids("ssm_commands")) == {running, *done_after}
+    [record] = [r for r in second.records["ssm_commands"] if r["CommandId"] == running]
+    assert record["Status"] == "Success"
+    newest = base + dt.timedelta(hours=2) + 3 * dt.timedelta(minutes=7)
+    assert second.bookmarks("ssm_commands")["us-east-1"] == format_timestamp(newest)
+
+    third = run_tap(tmp_path, config, state=second.final_state)
+    assert third.returncode == 0, third.stderr
+    assert third.ids("ssm_commands") == [done_after[-1]]
+
+
+def test_running_command_older_than_the_lookback_does_not_hold_the_bookmark(
+    tmp_path, ssm, config
+):
+    stale = now() - dt.timedelta(days=9)
+    ssm.add_command("us-east-1", RequestedDateTime=stale, Status="Pending")
+    newest = ssm.add_command("us-east-1", RequestedDateTime=now() - dt.timedelta(days=1),
+                             Status="Success")
+    config = emulator_config(ssm, None) | {"aws_regions": ["us-east-1"],
+                                           "ssm_status_lookback_days": 7}
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 0, run.stderr
+    assert run.bookmarks("ssm_commands")["us-east-1"] == format_timestamp(
+        newest["RequestedDateTime"])
+
+
+def test_ssm_result_order_does_not_matter(tmp_path, ssm, config):
+    ssm.order = "shuffled"
+    base = now() - dt.timedelta(days=4)
+    ids = add_ssm(ssm, "us-east-1", 140, start=base, Status="Success")
+    config = emulator_config(ssm, None) | {"aws_regions": ["us-east-1"]}
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 0, run.stderr
+    assert sorted(run.ids("ssm_commands")) == sorted(ids)
+    assert run.bookmarks("ssm_commands")["us-east-1"] == format_timestamp(
+        max(c["RequestedDateTime"] for c in ssm.commands("us-east-1")))
+
+
+def test_tat_delete_between_pages_loses_nothing(tmp_path, tat):
+    base = now() - dt.timedelta(days=30)
+    add_tat(tat, "ap-guangzhou", 250, start=base)
+    newest_first = tat.commands("ap-guangzhou")
+    victim = max(newest_first, key=lambda c: c["CreatedTime"])["CommandId"]
+    deleted = []
+
+    def delete_once_after_first_page(call):
+        if call.action == "DescribeCommands" and not deleted:
+            deleted.append(victim)
+            tat.delete_command("ap-guangzhou", victim)
+
+    tat.after_response = delete_once_after_first_page
+    config = emulator_config(None, tat) | {"tencent_regions": ["ap-guangzhou"]}
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 0, run.stderr
+    remaining = {c["CommandId"] for c in tat.commands("ap-guangzhou")}
+    assert len(remaining) == 249
+    assert remaining <= set(run.ids("tat_commands"))
+    offsets = [c.params["Offset"] for c in tat.calls_for("DescribeCommands")]
+    assert offsets == [0, 100, 0, 100, 200], "the shifted scan is started over"
+    assert "changed during scan" in run.stderr
+    assert run.bookmarks("tat_commands")["ap-guangzhou"] is not None
+
+
+def test_tat_list_that_never_settles_keeps_the_old_bookmark(tmp_path, tat):
+    base = now() - dt.timedelta(days=30)
+    add_tat(tat, "ap-guangzhou", 150, start=base)
+    config = emulator_config(None, tat) | {"tencent_regions": ["ap-guangzhou"]}
+    first = run_tap(tmp_path, config)
+    assert first.returncode == 0, first.stderr
+    old_bookmark = first.bookmarks("tat_commands")["ap-guangzhou"]
+    add_tat(tat, "ap-guangzhou", 5, start=now() - dt.timedelta(hours=2))
+
+    def insert_after_every_call(call):
+        if call.action == "DescribeCommands":
+            tat.add_command("ap-guangzhou", CreatedTime=now() - dt.timedelta(hours=1),
+                            UpdatedTime=now() - dt.timedelta(hours=1))
+
+    tat.after_response = insert_after_every_call
+    second = run_tap(tmp_path, config, state=first.final_state)
+
+    assert second.returncode == 0, second.stderr
+    assert "never held still" in second.stderr
+    assert second.bookmarks("tat_commands")["ap-guangzhou"] == old_bookmark
+    assert len(second.ids("tat_commands")) >= 5
+
+
+@pytest.mark.parametrize("cloud", ["aws", "tencent"])
+def test_throttling_then_success_delivers_everything(tmp_path, ssm, tat, cloud):
+    base = now() - dt.timedelta(days=3)
+    if cloud == "aws":
+        ids = add_ssm(ssm, "us-east-1", 80, start=base)
+        ssm.inject(Fault(kind="throttle", count=2, action="ListCommands"))
+        ssm.inject(Fault(kind="server_error", status=503, count=1, action="ListCommands"))
+        config = emulator_config(ssm, None) | {"aws_regions": ["us-east-1"], "aws_max_attempts": 5}
+        stream, calls = "ssm_commands", lambda: ssm.calls_for("ListCommands")
+    else:
+        ids = add_tat(tat, "ap-guangzhou", 180, start=base)
+        tat.inject(Fault(kind="throttle", count=2, action="DescribeCommands"))
+        tat.inject(Fault(kind="malformed", count=1, action="DescribeCommands"))
+        config = emulator_config(None, tat) | {"tencent_regions": ["ap-guangzhou"],
+                                              "tencent_max_attempts": 5}
+        stream, calls = "tat_commands", lambda: tat.calls_for("DescribeCommands")
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 0, run.stderr
+    assert sorted(run.ids(stream)) == sorted(ids)
+    assert len(calls()) == 2 + 3  # two pages plus three faulty answers
+
+
+@pytest.mark.parametrize("cloud", ["aws", "tencent"])
+def test_throttling_that_never_stops_fails_clearly_and_keeps_state(tmp_path, ssm, tat, cloud):
+    base = now() - dt.timedelta(days=3)
+    if cloud == "aws":
+        add_ssm(ssm, "us-east-1", 10, start=base)
+        ssm.inject(Fault(kind="throttle", count=1000, action="ListCommands"))
+        config = emulator_config(ssm, None) | {"aws_regions": ["us-east-1"], "aws_max_attempts": 3}
+        expected = "AWS ListCommands in region us-east-1 failed: ThrottlingException"
+        calls = lambda: ssm.calls_for("ListCommands")  # noqa: E731
+        stream, region = "ssm_commands", "us-east-1"
+    else:
+        add_tat(tat, "ap-guangzhou", 10, start=base)
+        tat.inject(Fault(kind="throttle", count=1000, action="DescribeCommands"))
+        config = emulator_config(None, tat) | {"tencent_regions": ["ap-guangzhou"],
+                                              "tencent_max_attempts": 3}
+        expected = "Tencent Cloud DescribeCommands in region ap-guangzhou failed: RequestLimitExceeded"
+        calls = lambda: tat.calls_for("DescribeCommands")  # noqa: E731
+        stream, region = "tat_commands", "ap-guangzhou"
+    state = {"bookmarks": {stream: {"partitions": [{
+        "context": {"Region": region}, "replication_key": "x",
+        "replication_key_value": format_timestamp(base - dt.timedelta(days=1))}]}}}
+    state["bookmarks"][stream]["partitions"][0]["replication_key"] = (
+        "RequestedDateTime" if cloud == "aws" else "UpdatedTime")
+
+    run = run_tap(tmp_path, config, state=state)
+
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1].startswith(f"tap-cloudcommands: error: {expected}")
+    assert len(calls()) == 3
+    for emitted in run.states:
+        [partition] = emitted["bookmarks"][stream]["partitions"]
+        assert partition["replication_key_value"] == state["bookmarks"][stream]["partitions"][0][
+            "replication_key_value"]
+
+
+def test_auth_failures_name_cloud_region_and_code_without_retrying(tmp_path, ssm, tat, config):
+    add_ssm(ssm, "us-east-1", 2, start=now() - dt.timedelta(days=1))
+    add_tat(tat, "ap-guangzhou", 2, start=now() - dt.timedelta(days=1))
+    secrets = {"aws_access_key_id": "AKIAWRONGWRONGWRONG1", "aws_secret_access_key": "aws-s3cr3t-value",
+               "tencent_secret_id": config["tencent_secret_id"],
+               "tencent_secret_key": "tencent-wrong-s3cr3t"}
+    ssm.valid_access_keys = {"AKIASOMEONEELSE00000"}
+
+    tencent = run_tap(tmp_path, config | secrets | {"aws_regions": []})
+    aws = run_tap(tmp_path, config | secrets | {"tencent_regions": []})
+
+    assert tencent.returncode == 1
+    assert "Tencent Cloud DescribeCommands in region ap-guangzhou failed: " \
+           "AuthFailure.SignatureFailure" in tencent.stderr.splitlines()[-1]
+    assert len(tat.calls_for("DescribeCommands")) == 1
+    assert aws.returncode == 1
+    assert "AWS ListCommands in region us-east-1 failed: UnrecognizedClientException" \
+           in aws.stderr.splitlines()[-1]
+    assert len(ssm.calls_for("ListCommands")) == 1
+    for run in (tencent, aws):
+        for secret in secrets.values():
+            assert secret not in run.stdout + run.stderr
+
+
+def test_error_body_with_charset_is_not_taken_for_no_commands(tmp_path, tat):
+    add_tat(tat, "ap-guangzhou", 3, start=now() - dt.timedelta(days=1))
+    tat.content_type = "application/json; charset=utf-8"
+    tat.inject(Fault(kind="auth", count=1, action="DescribeCommands"))
+    config = emulator_config(None, tat) | {"tencent_regions": ["ap-guangzhou"]}
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 1
+    assert "AuthFailure" in run.stderr.splitlines()[-1]
+    assert "tat_commands" not in run.records
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"aws_regions": ["US East"]}, "aws_regions"),
+        ({"tencent_regions": ["guangzhou"]}, "tencent_regions"),
+        ({"start_date": "last tuesday"}, "start_date"),
+        ({"start_date": "2999-01-01T00:00:00Z"}, "in the future"),
+        ({"ssm_page_size": 51}, "ssm_page_size"),
+        ({"tat_page_size": 0}, "tat_page_size"),
+        ({"tencent_endpoint_url": "127.0.0.1:9001"}, "tencent_endpoint_url"),
+        ({"aws_endpoint_url": "localhost"}, "aws_endpoint_url"),
+        ({"aws_max_attempts": "three"}, "aws_max_attempts"),
+        ({"tencent_requests_per_second": 0}, "tencent_requests_per_second"),
+        ({"aws_retry_mode": "legacy"}, "aws_retry_mode"),
+        ({"aws_assume_role_arn": "role/admin"}, "aws_assume_role_arn"),
+    ],
+)
+def test_bad_settings_fail_before_any_api_call(tmp_path, ssm, tat, config, override, message):
+    run = run_tap(tmp_path, config | override)
+
+    assert run.returncode != 0
+    assert any(message in line for line in run.error_lines()), run.stderr
+    assert ssm.calls == [] and tat.calls == []
+    assert run.messages == []
+
+
+def test_bad_bookmark_in_state_is_one_clear_error(tmp_path, ssm, tat, config):
+    add_ssm(ssm, "us-east-1", 2, start=now() - dt.timedelta(days=1))
+    state = {"bookmarks": {"ssm_commands": {"partitions": [{
+        "context": {"Region": "us-east-1"}, "replication_key": "RequestedDateTime",
+        "replication_key_value": "not-a-time"}]}}}
+
+    run = run_tap(tmp_path, config | {"tencent_regions": []}, state=state)
+
+    assert run.returncode == 1
+    assert "not-a-time" in run.stderr.splitlines()[-1]
+    assert "ssm_commands" in run.stderr.splitlines()[-1]

@@ -1,0 +1,146 @@
+"""Unit tests of the small pieces: timestamps, settings checks, rate limiter, offset scans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+
+from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
+from tap_cloudcommands.settings import settings_errors
+from tap_cloudcommands.tencent import OffsetScan, Page
+from tap_cloudcommands.timestamps import normalize_timestamp
+
+UTC = dt.UTC
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2020-11-02T02:48:11+00:00", "2020-11-02T02:48:11.000000+00:00"),
+        ("2021-05-12T02:49:04Z", "2021-05-12T02:49:04.000000+00:00"),
+        ("2021-05-12T10:49:04+08:00", "2021-05-12T02:49:04.000000+00:00"),
+        ("2021-05-12T02:49:04.5Z", "2021-05-12T02:49:04.500000+00:00"),
+        (1582244543.188, "2020-02-21T00:22:23.188000+00:00"),
+        (
+            dt.datetime(2020, 1, 1, 8, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+            "2020-01-01T00:00:00.000000+00:00",
+        ),
+    ],
+)
+def test_timestamps_become_fixed_width_utc(value, expected):
+    assert normalize_timestamp(value) == expected
+
+
+@pytest.mark.parametrize("value", ["yesterday", None, True, [], "P1D"])
+def test_non_timestamps_are_rejected(value):
+    with pytest.raises(ValueError, match="not a"):
+        normalize_timestamp(value)
+
+
+NOW = dt.datetime(2026, 11, 23, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({"start_date": "2026-13-01"}, "start_date '2026-13-01' is not a date-time"),
+        ({"start_date": "2027-01-01T00:00:00Z"}, "is in the future"),
+        ({"aws_access_key_id": "AKIA1"}, "aws_access_key_id is set but aws_secret_access_key"),
+        ({"tencent_secret_key": "k"}, "tencent_secret_key is set but tencent_secret_id"),
+        ({"aws_session_token": "tok"}, "aws_session_token needs aws_access_key_id"),
+        ({"tencent_token": "tok"}, "tencent_token needs tencent_secret_id"),
+        ({"aws_regions": ["us-east-1", "us-east-1"]}, "aws_regions lists a region twice"),
+        ({"tencent_endpoint_url": "http://127.0.0.1:x"}, "tencent_endpoint_url"),
+    ],
+)
+def test_settings_errors_name_the_setting(config, expected):
+    errors = settings_errors(config, now=NOW)
+    assert len(errors) == 1
+    assert expected in errors[0]
+
+
+def test_good_settings_have_no_errors():
+    config = {
+        "start_date": "2026-01-01T00:00:00Z",
+        "aws_access_key_id": "AKIA1",
+        "aws_secret_access_key": "s",
+        "aws_regions": ["us-east-1", "eu-west-1"],
+        "aws_endpoint_url": "http://127.0.0.1:9000",
+        "tencent_secret_id": "id",
+        "tencent_secret_key": "key",
+        "tencent_endpoint_url": "https://tat.tencentcloudapi.com",
+    }
+    assert settings_errors(config, now=NOW) == []
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_rate_limiter_never_grants_more_than_max_in_any_window():
+    clock = FakeClock()
+    limiter = SlidingWindowRateLimiter(20, clock=clock, sleep=clock.sleep)
+    granted = []
+    for _ in range(100):
+        limiter.acquire()
+        granted.append(clock.now)
+    assert max(sum(1 for g in granted if s <= g < s + 1.0) for s in granted) == 20
+    # 100 calls at 20/s need four full waits of one second each.
+    assert granted[-1] == pytest.approx(4.0)
+
+
+def pages_from(lists, totals=None):
+    """A fetch function replaying a list that may change between calls."""
+    calls = []
+
+    def fetch(offset, limit):
+        snapshot = lists[min(len(calls), len(lists) - 1)]
+        total = len(snapshot) if totals is None else totals[len(calls)]
+        calls.append(offset)
+        return Page(total=total, items=snapshot[offset : offset + limit])
+
+    return fetch, calls
+
+
+def item_ids(n, start=0):
+    return [{"CommandId": f"cmd-{i}"} for i in range(start, start + n)]
+
+
+def test_offset_scan_reads_every_page_once_when_the_list_holds_still():
+    fetch, calls = pages_from([item_ids(250)])
+    scan = OffsetScan(fetch, page_size=100, describe="test", logger=logging.getLogger("t"))
+    assert [i["CommandId"] for i in scan] == [f"cmd-{i}" for i in range(250)]
+    assert calls == [0, 100, 200]
+    assert scan.consistent
+
+
+def test_offset_scan_rescans_when_an_item_is_deleted_mid_scan():
+    before = item_ids(250)
+    after = before[:10] + before[11:]  # cmd-10 deleted after the first page: cmd-100 shifts
+    fetch, _ = pages_from([before, after, after, after, after])
+    scan = OffsetScan(fetch, page_size=100, describe="test", logger=logging.getLogger("t"))
+    seen = {i["CommandId"] for i in scan}
+    assert {i["CommandId"] for i in after} <= seen
+    assert scan.consistent
+
+
+def test_offset_scan_reports_a_list_that_never_holds_still():
+    lists = [item_ids(250 - i) for i in range(20)]  # shrinks on every call
+    fetch, calls = pages_from(lists)
+    scan = OffsetScan(
+        fetch, page_size=100, describe="test", logger=logging.getLogger("t"), max_scans=3
+    )
+    list(scan)
+    assert not scan.consistent
+    assert calls.count(0) == 3
