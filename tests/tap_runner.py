@@ -115,8 +115,10 @@ def run_tap(
     )
     messages = []
     for line in done.stdout.splitlines():
-        if line.startswith("{"):
+        try:
             message = json.loads(line)
-            if "type" in message:
-                messages.append(message)
+        except ValueError:
+            continue  # --discover and --about print multi-line JSON
+        if isinstance(message, dict) and "type" in message:
+            messages.append(message)
     return TapRun(done.returncode, done.stdout, done.stderr, messages)
