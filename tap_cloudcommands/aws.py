@@ -1,6 +1,4 @@
-"""AWS side: the boto3 session (keys, profile or default chain, optional assume role)
-and the Systems Manager ListCommands pages.
-"""
+"""AWS side: the boto3 session, assume role, and Systems Manager ListCommands pages."""
 
 from __future__ import annotations
 
@@ -24,7 +22,11 @@ if t.TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from mypy_boto3_ssm import SSMClient
-    from mypy_boto3_ssm.type_defs import CommandFilterTypeDef, CommandTypeDef
+    from mypy_boto3_ssm.type_defs import (
+        CommandFilterTypeDef,
+        CommandTypeDef,
+        PaginatorConfigTypeDef,
+    )
 
 CLOUD = "AWS"
 SSM_MAX_PAGE_SIZE = 50
@@ -97,8 +99,8 @@ class AWSConnector:
             extra_args["ExternalId"] = external_id
         sts_region = (self._config.get("aws_regions") or ["us-east-1"])[0]
 
-        def create_sts_client(service_name: str, **kwargs: t.Any) -> t.Any:  # noqa: ANN401
-            return source.client(service_name, region_name=sts_region, **kwargs)
+        def create_sts_client(_service_name: str, **kwargs: t.Any) -> t.Any:  # noqa: ANN401
+            return source.client("sts", region_name=sts_region, **kwargs)
 
         fetcher = AssumeRoleCredentialFetcher(
             client_creator=create_sts_client,
@@ -109,7 +111,7 @@ class AWSConnector:
         assumed = botocore.session.Session()
         # botocore has no public setter for a session's credentials; this is the
         # documented-by-use way to give a session self-refreshing assumed-role keys.
-        assumed._credentials = DeferredRefreshableCredentials(  # noqa: SLF001
+        assumed._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]  # noqa: SLF001
             refresh_using=fetcher.fetch_credentials, method="assume-role"
         )
         return boto3.Session(botocore_session=assumed)
@@ -176,15 +178,14 @@ class AWSConnector:
             CloudAuthError: If AWS refuses the credentials or the permission.
             CloudAPIError: If a call fails after botocore's retries.
         """
-        filters: list[CommandFilterTypeDef] = []
-        if invoked_after is not None:
-            value = invoked_after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            filters.append({"key": "InvokedAfter", "value": value})
         paginator = self.client(region).get_paginator("list_commands")
-        pages = paginator.paginate(
-            **({"Filters": filters} if filters else {}),
-            PaginationConfig={"PageSize": page_size},
-        )
+        pagination: PaginatorConfigTypeDef = {"PageSize": page_size}
+        if invoked_after is None:
+            pages = paginator.paginate(PaginationConfig=pagination)
+        else:
+            value = invoked_after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            invoked_after_filter: CommandFilterTypeDef = {"key": "InvokedAfter", "value": value}
+            pages = paginator.paginate(Filters=[invoked_after_filter], PaginationConfig=pagination)
         try:
             for page in pages:
                 yield from page.get("Commands", [])

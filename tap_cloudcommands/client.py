@@ -1,6 +1,4 @@
-"""The base stream: one partition per configured region, and per-region bookmarks that
-never pass a record the tap could still miss.
-"""
+"""The base stream: one partition and one bookmark per region, capped so none is lost."""
 
 from __future__ import annotations
 

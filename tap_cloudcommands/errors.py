@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typing as t
 
+# Shorter values would match ordinary words; no real credential is that short.
+MIN_SECRET_LENGTH = 4
+
 
 class CloudCommandsError(Exception):
     """An error with a one-line message meant for the user; the CLI exits non-zero."""
@@ -55,7 +58,9 @@ class Redactor:
         Args:
             secrets: Configured credentials; empty values are ignored.
         """
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._secrets = sorted(
+            {s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True
+        )
 
     def __call__(self, text: str) -> str:
         """Return text with every known secret replaced by ``***``.

@@ -1,5 +1,7 @@
-"""Record schemas: every member of botocore's ``ssm`` ``Command`` shape and every attribute
-of ``tencentcloud.tat.v20201028.models.Command``, under their API names, plus ``Region``.
+"""Record schemas under the APIs' own field names, plus ``Region``.
+
+They cover every member of botocore's ``ssm`` ``Command`` shape and every attribute of
+``tencentcloud.tat.v20201028.models.Command``.
 
 tests/test_schema_coverage.py fails when an installed SDK model has a member missing here.
 """

@@ -1,5 +1,6 @@
-"""The tap's settings: the JSON schema users see in ``--about``, and the checks a JSON
-schema cannot express. Both run before any API call.
+"""The tap's settings: the JSON schema shown by ``--about``, and checks it cannot express.
+
+Both run before any API call.
 """
 
 from __future__ import annotations
@@ -51,9 +52,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     # AWS
     th.Property("aws_access_key_id", th.StringType, secret=True, description="AWS access key id."),
     th.Property("aws_secret_access_key", th.StringType, secret=True, description="AWS secret key."),
-    th.Property(
-        "aws_session_token", th.StringType, secret=True, description="AWS session token."
-    ),
+    th.Property("aws_session_token", th.StringType, secret=True, description="AWS session token."),
     th.Property(
         "aws_profile",
         th.StringType,
@@ -62,7 +61,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "aws_regions",
         th.ArrayType(th.StringType(pattern=AWS_REGION_PATTERN)),
-        description="AWS regions to read, e.g. [\"us-east-1\", \"eu-west-1\"]. "
+        description='AWS regions to read, e.g. ["us-east-1", "eu-west-1"]. '
         "Empty: ssm_commands emits nothing.",
     ),
     _endpoint_url("aws_endpoint_url", "http://127.0.0.1:9000"),
@@ -111,16 +110,14 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     # Tencent Cloud
     th.Property("tencent_secret_id", th.StringType, secret=True, description="Tencent SecretId."),
-    th.Property(
-        "tencent_secret_key", th.StringType, secret=True, description="Tencent SecretKey."
-    ),
+    th.Property("tencent_secret_key", th.StringType, secret=True, description="Tencent SecretKey."),
     th.Property(
         "tencent_token", th.StringType, secret=True, description="Temporary credential token."
     ),
     th.Property(
         "tencent_regions",
         th.ArrayType(th.StringType(pattern=TENCENT_REGION_PATTERN)),
-        description="Tencent Cloud regions to read, e.g. [\"ap-guangzhou\"]. "
+        description='Tencent Cloud regions to read, e.g. ["ap-guangzhou"]. '
         "Empty: tat_commands emits nothing.",
     ),
     _endpoint_url("tencent_endpoint_url", "http://127.0.0.1:9001"),
@@ -145,8 +142,16 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
 ).to_dict()
 
-SECRET_SETTINGS = tuple(
-    name for name, spec in CONFIG_SCHEMA["properties"].items() if spec.get("secret")
+# The tap's own settings; the SDK later appends its built-in ones to CONFIG_SCHEMA.
+TAP_SETTING_NAMES = tuple(CONFIG_SCHEMA["properties"])
+
+CREDENTIAL_PAIRS = (
+    ("aws_access_key_id", "aws_secret_access_key"),
+    ("aws_secret_access_key", "aws_access_key_id"),
+    ("tencent_secret_id", "tencent_secret_key"),
+    ("tencent_secret_key", "tencent_secret_id"),
+    ("aws_session_token", "aws_access_key_id"),
+    ("tencent_token", "tencent_secret_id"),
 )
 
 
@@ -160,43 +165,37 @@ def settings_errors(config: Mapping[str, t.Any], *, now: dt.datetime | None = No
     Returns:
         One line per problem, each naming the setting and how to fix it.
     """
-    errors: list[str] = []
-    now = now or dt.datetime.now(UTC)
-    if (start_date := config.get("start_date")) is not None:
-        try:
-            start = parse_timestamp(start_date)
-        except ValueError:
-            errors.append(
-                f"start_date {start_date!r} is not a date-time: use RFC 3339, "
-                "e.g. 2026-01-01T00:00:00Z"
-            )
-        else:
-            if start > now:
-                errors.append(
-                    f"start_date {start_date!r} is in the future: nothing would ever sync"
-                )
-    for key, pair in (
-        ("aws_access_key_id", "aws_secret_access_key"),
-        ("aws_secret_access_key", "aws_access_key_id"),
-        ("tencent_secret_id", "tencent_secret_key"),
-        ("tencent_secret_key", "tencent_secret_id"),
-    ):
-        if config.get(key) and not config.get(pair):
-            errors.append(f"{key} is set but {pair} is not: set both or neither")
-    if config.get("aws_session_token") and not config.get("aws_access_key_id"):
-        errors.append("aws_session_token needs aws_access_key_id and aws_secret_access_key")
-    if config.get("tencent_token") and not config.get("tencent_secret_id"):
-        errors.append("tencent_token needs tencent_secret_id and tencent_secret_key")
-    for name in ("aws_regions", "tencent_regions"):
-        regions = config.get(name) or []
-        if len(set(regions)) != len(regions):
-            errors.append(f"{name} lists a region twice: list each region once")
-    for name in ("aws_endpoint_url", "tencent_endpoint_url"):
-        if (url := config.get(name)) and not _is_endpoint_url(url):
-            errors.append(
-                f"{name} {url!r} must be scheme and host[:port], e.g. http://127.0.0.1:9000"
-            )
+    errors = _start_date_errors(config.get("start_date"), now or dt.datetime.now(UTC))
+    errors += [
+        f"{key} is set but {pair} is not: set both or neither"
+        for key, pair in CREDENTIAL_PAIRS
+        if config.get(key) and not config.get(pair)
+    ]
+    errors += [
+        f"{name} lists a region twice: list each region once"
+        for name in ("aws_regions", "tencent_regions")
+        if len(set(config.get(name) or [])) != len(config.get(name) or [])
+    ]
+    errors += [
+        f"{name} {config[name]!r} must be scheme and host[:port], e.g. http://127.0.0.1:9000"
+        for name in ("aws_endpoint_url", "tencent_endpoint_url")
+        if config.get(name) and not _is_endpoint_url(config[name])
+    ]
     return errors
+
+
+def _start_date_errors(start_date: str | None, now: dt.datetime) -> list[str]:
+    if start_date is None:
+        return []
+    try:
+        start = parse_timestamp(start_date)
+    except ValueError:
+        return [
+            f"start_date {start_date!r} is not a date-time: use RFC 3339, e.g. 2026-01-01T00:00:00Z"
+        ]
+    if start > now:
+        return [f"start_date {start_date!r} is in the future: nothing would ever sync"]
+    return []
 
 
 def _is_endpoint_url(url: str) -> bool:

@@ -1,6 +1,4 @@
-"""Tencent Cloud side: credentials, one TAT client per region, rate limiting, retries with
-backoff, response checks, and shift-safe Offset scans.
-"""
+"""Tencent Cloud side: TAT clients per region, rate limits, retries and shift-safe scans."""
 
 from __future__ import annotations
 
@@ -32,7 +30,12 @@ DEFAULT_MAX_ATTEMPTS = 5
 MAX_SCANS = 3
 REQUEST_TIMEOUT_SECONDS = 30
 
-RETRYABLE_CODES = ("RequestLimitExceeded", "InternalError", "ClientNetworkError", "ServerNetworkError")
+RETRYABLE_CODES = (
+    "RequestLimitExceeded",
+    "InternalError",
+    "ClientNetworkError",
+    "ServerNetworkError",
+)
 AUTH_CODE_PREFIXES = ("AuthFailure", "UnauthorizedOperation")
 AUTH_HINT = (
     "check tencent_secret_id/tencent_secret_key/tencent_token and that the CAM policy "
@@ -314,7 +317,11 @@ class TencentConnector:
         message = self._redact(str(getattr(exc, "message", None) or exc))
         if code.startswith(AUTH_CODE_PREFIXES):
             return CloudAuthError(
-                cloud=CLOUD, region=region, operation=action, code=code, message=message,
+                cloud=CLOUD,
+                region=region,
+                operation=action,
+                code=code,
+                message=message,
                 hint=AUTH_HINT,
             )
         if is_retryable(exc):
@@ -323,9 +330,7 @@ class TencentConnector:
             cloud=CLOUD, region=region, operation=action, code=code, message=message
         )
 
-    def fetch_page(
-        self, region: str, action: str, item_key: str, offset: int, limit: int
-    ) -> Page:
+    def fetch_page(self, region: str, action: str, item_key: str, offset: int, limit: int) -> Page:
         """Fetch one Offset/Limit page and check its shape.
 
         An answer without TotalCount or the item list is retried and then reported: an

@@ -44,7 +44,7 @@ def parse_timestamp(value: object) -> dt.datetime:
         parsed = parsed_any
     else:
         msg = f"not a timestamp: {value!r}"
-        raise ValueError(msg)
+        raise ValueError(msg)  # noqa: TRY004 - callers handle one error type
     in_utc = parsed.astimezone(UTC)
     # A plain datetime: pendulum's DateTime drops a stdlib tzinfo in arithmetic.
     return dt.datetime(

@@ -105,9 +105,7 @@ def run_tap(
         (run_dir / "catalog.json").write_text(json.dumps(catalog))
         command += ["--catalog", str(run_dir / "catalog.json")]
     command += list(args)
-    full_env = {
-        k: v for k, v in os.environ.items() if not k.startswith(STRIPPED_ENV_PREFIXES)
-    }
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(STRIPPED_ENV_PREFIXES)}
     full_env.update(HERMETIC_ENV)
     full_env.update(env or {})
     done = subprocess.run(

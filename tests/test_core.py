@@ -10,6 +10,7 @@ import boto3
 import pytest
 from singer_sdk.testing import get_tap_test_class
 
+from tap_cloudcommands.settings import TAP_SETTING_NAMES
 from tap_cloudcommands.tap import TapCloudCommands
 from tests.conftest import AWS_REGIONS, TENCENT_REGIONS, emulator_config
 from tests.emulators import (
@@ -58,12 +59,16 @@ def test_about_markdown_lists_every_setting_and_marks_secrets(tmp_path):
 
     assert run.returncode == 0, run.stderr
     settings = json.loads(about_json.stdout)["settings"]["properties"]
-    for name in TapCloudCommands.config_jsonschema["properties"]:
+    for name in TAP_SETTING_NAMES:
         assert f"| {name} |" in run.stdout
     secrets = {name for name, spec in settings.items() if spec.get("secret")}
     assert secrets >= {
-        "aws_access_key_id", "aws_secret_access_key", "aws_session_token",
-        "tencent_secret_id", "tencent_secret_key", "tencent_token",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "tencent_secret_id",
+        "tencent_secret_key",
+        "tencent_token",
     }
 
 
@@ -169,20 +174,27 @@ def test_wire_compatible_with_motos_ssm_server(tmp_path, moto_server):
     client-side drop of commands older than the bookmark, nothing moto does not do.
     """
     client = boto3.client(
-        "ssm", region_name="us-east-1", endpoint_url=moto_server,
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "ssm",
+        region_name="us-east-1",
+        endpoint_url=moto_server,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
     before = client.send_command(
-        InstanceIds=["i-0123456789abcdef0"], DocumentName="AWS-RunShellScript",
+        InstanceIds=["i-0123456789abcdef0"],
+        DocumentName="AWS-RunShellScript",
         Parameters={"commands": ["uptime"]},
     )["Command"]
     after = client.send_command(
-        InstanceIds=["i-0123456789abcdef0"], DocumentName="AWS-RunShellScript",
+        InstanceIds=["i-0123456789abcdef0"],
+        DocumentName="AWS-RunShellScript",
         Parameters={"commands": ["whoami"]},
     )["Command"]
     config = {
-        "aws_access_key_id": "testing", "aws_secret_access_key": "testing",
-        "aws_regions": ["us-east-1"], "aws_endpoint_url": moto_server,
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+        "aws_regions": ["us-east-1"],
+        "aws_endpoint_url": moto_server,
     }
 
     full = run_tap(tmp_path, config)
@@ -197,9 +209,44 @@ def test_wire_compatible_with_motos_ssm_server(tmp_path, moto_server):
     later = dt.datetime.fromisoformat(records[after["CommandId"]]["RequestedDateTime"])
     earlier = dt.datetime.fromisoformat(records[before["CommandId"]]["RequestedDateTime"])
     if later > earlier:
-        state = {"bookmarks": {"ssm_commands": {"partitions": [{
-            "context": {"Region": "us-east-1"}, "replication_key": "RequestedDateTime",
-            "replication_key_value": records[after["CommandId"]]["RequestedDateTime"]}]}}}
+        state = {
+            "bookmarks": {
+                "ssm_commands": {
+                    "partitions": [
+                        {
+                            "context": {"Region": "us-east-1"},
+                            "replication_key": "RequestedDateTime",
+                            "replication_key_value": records[after["CommandId"]][
+                                "RequestedDateTime"
+                            ],
+                        }
+                    ]
+                }
+            }
+        }
         incremental = run_tap(tmp_path, config, state=state)
         assert incremental.returncode == 0, incremental.stderr
         assert incremental.ids("ssm_commands") == [after["CommandId"]]
+
+
+def test_sample_config_names_every_setting_and_is_valid_json():
+    from pathlib import Path
+
+    sample = json.loads((Path(__file__).parents[1] / "sample_config.json").read_text())
+    assert set(sample) == set(TAP_SETTING_NAMES)
+
+
+def test_meltano_yml_declares_every_setting_and_marks_secrets_sensitive():
+    from pathlib import Path
+
+    import yaml
+
+    project = yaml.safe_load((Path(__file__).parents[1] / "meltano.yml").read_text())
+    [extractor] = [p for p in project["plugins"]["extractors"] if p["name"] == "tap-cloudcommands"]
+    declared = {s["name"]: s for s in extractor["settings"]}
+    schema = TapCloudCommands.config_jsonschema["properties"]
+    assert set(declared) == set(TAP_SETTING_NAMES)
+    for name in TAP_SETTING_NAMES:
+        spec = schema[name]
+        assert declared[name].get("sensitive", False) == bool(spec.get("secret")), name
+    assert set(extractor["select"]) == {"ssm_commands.*", "tat_commands.*"}

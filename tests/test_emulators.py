@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.loaders
 import botocore.retries.standard
+import botocore.session
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
@@ -49,6 +51,8 @@ NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
 GUANGZHOU = "ap-guangzhou"
 SINGAPORE = "ap-singapore"
 ROLE_ARN = "arn:aws:iam::123456789012:role/tap-reader"
+# One loader for every session: parsing the service models again per client costs ~0.1 s.
+SHARED_LOADER = botocore.loaders.create_loader()
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -66,7 +70,9 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
 @pytest.fixture(autouse=True)
 def instant_botocore_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep botocore's real retry decisions, minus the sleeping."""
-    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda *_: 0.0)
+    monkeypatch.setattr(
+        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda *_: 0.0
+    )
 
 
 @pytest.fixture
@@ -83,6 +89,13 @@ def tat_emulator() -> Iterator[TATEmulator]:
         assert emulator.errors == []
 
 
+def aws_session(**kwargs: Any) -> boto3.session.Session:
+    """A fresh boto3 session (fresh config and environment) sharing the model loader."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", SHARED_LOADER)
+    return boto3.session.Session(botocore_session=core, **kwargs)
+
+
 def make_ssm_client(
     emulator: SSMEmulator,
     region: str = "us-east-1",
@@ -92,7 +105,7 @@ def make_ssm_client(
     secret_key: str = EMULATOR_AWS_SECRET_ACCESS_KEY,
     session_token: str | None = None,
 ) -> Any:
-    session = boto3.session.Session(
+    session = aws_session(
         aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
         aws_session_token=session_token,
@@ -108,7 +121,7 @@ def make_tat_client(
     secret_id: str = EMULATOR_TAT_SECRET_ID,
     secret_key: str = EMULATOR_TAT_SECRET_KEY,
     token: str | None = None,
-    timeout: int = 10,
+    timeout: float = 10,
 ) -> Any:
     http_profile = HttpProfile(
         endpoint=f"127.0.0.1:{emulator.port}", protocol="http", reqTimeout=timeout
@@ -150,12 +163,14 @@ def test_ssm_pages_with_next_token_and_max_results(ssm_emulator: SSMEmulator) ->
             break
 
     assert sizes == [50, 50, 20]
-    assert sorted(c["CommandId"] for c in seen) == sorted(c["CommandId"] for c in created["us-east-1"])
+    assert sorted(c["CommandId"] for c in seen) == sorted(
+        c["CommandId"] for c in created["us-east-1"]
+    )
     times = [c["RequestedDateTime"] for c in seen]
     assert times == sorted(times, reverse=True), "default order is newest first"
     stored = {c["CommandId"]: c for c in created["us-east-1"]}
     for command in seen:
-        # boto3 hands back tzlocal() datetimes; the instant must survive the wire to the millisecond.
+        # boto3 hands back tzlocal() datetimes; the instant must survive the wire to the ms.
         wire_time = command["RequestedDateTime"].astimezone(UTC)
         assert wire_time == stored[command["CommandId"]]["RequestedDateTime"]
     assert {(c.region, c.access_key_id) for c in ssm_emulator.calls} == {
@@ -474,7 +489,7 @@ def test_sts_assume_role_through_env_endpoint(
     ssm_emulator.add_command("us-east-1")
     # botocore honours service-specific endpoint variables: no endpoint_url needed.
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", ssm_emulator.url)
-    sts = boto3.session.Session(
+    sts = aws_session(
         aws_access_key_id=EMULATOR_AWS_ACCESS_KEY_ID,
         aws_secret_access_key=EMULATOR_AWS_SECRET_ACCESS_KEY,
         region_name="us-east-1",
@@ -540,7 +555,7 @@ def test_sts_profile_role_assumption_uses_env_endpoint(
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", ssm_emulator.url)
     ssm_emulator.required_external_id = "ext-456"
 
-    session = boto3.session.Session(profile_name="tap-role", region_name="eu-west-1")
+    session = aws_session(profile_name="tap-role", region_name="eu-west-1")
     session.client("ssm", endpoint_url=ssm_emulator.url).list_commands()
 
     issued = ssm_emulator.issued_credentials[0]
@@ -583,9 +598,14 @@ def test_tat_call_json_defaults_and_limits(tat_emulator: TATEmulator) -> None:
     default_page = client.call_json("DescribeCommands", {})["Response"]
     assert default_page["TotalCount"] == 25
     assert len(default_page["CommandSet"]) == 20
-    assert len(client.call_json("DescribeCommands", {"Offset": 20, "Limit": 100})["Response"][
-        "CommandSet"
-    ]) == 5
+    assert (
+        len(
+            client.call_json("DescribeCommands", {"Offset": 20, "Limit": 100})["Response"][
+                "CommandSet"
+            ]
+        )
+        == 5
+    )
     assert client.call_json("DescribeCommands", {"Offset": 30})["Response"]["CommandSet"] == []
     for params, code in (
         ({"Limit": 101}, "InvalidParameterValue"),
@@ -620,9 +640,10 @@ def test_tat_filters_and_command_ids(tat_emulator: TATEmulator) -> None:
 
     def ids(*filters: tuple[str, list[str]]) -> set[str]:
         body = {"Filters": [{"Name": name, "Values": values} for name, values in filters]}
-        return {c["CommandId"] for c in client.call_json("DescribeCommands", body)["Response"][
-            "CommandSet"
-        ]}
+        return {
+            c["CommandId"]
+            for c in client.call_json("DescribeCommands", body)["Response"]["CommandSet"]
+        }
 
     assert ids(("command-id", [shell["CommandId"]])) == {shell["CommandId"]}
     assert ids(("command-name", ["first-command", "TAT_check"])) == {
@@ -646,11 +667,17 @@ def test_tat_filters_and_command_ids(tat_emulator: TATEmulator) -> None:
     for body, code in (
         ({"Filters": [{"Name": "owner", "Values": ["me"]}]}, "InvalidParameterValue.InvalidFilter"),
         (
-            {"CommandIds": [shell["CommandId"]], "Filters": [{"Name": "created-by", "Values": ["USER"]}]},
+            {
+                "CommandIds": [shell["CommandId"]],
+                "Filters": [{"Name": "created-by", "Values": ["USER"]}],
+            },
             "InvalidParameter.ConflictParameter",
         ),
         ({"Filters": [{"Name": "created-by", "Values": ["USER"]}] * 11}, "InvalidParameterValue"),
-        ({"Filters": [{"Name": "command-name", "Values": list("abcdef")}]}, "InvalidParameterValue"),
+        (
+            {"Filters": [{"Name": "command-name", "Values": list("abcdef")}]},
+            "InvalidParameterValue",
+        ),
         ({"CommandIds": ["not-an-id"]}, "InvalidParameterValue.InvalidCommandId"),
     ):
         with pytest.raises(TencentCloudSDKException) as raised:
@@ -697,9 +724,12 @@ def test_tat_signature_checks(tat_emulator: TATEmulator, monkeypatch: pytest.Mon
 
 def test_tat_credentials_are_configurable() -> None:
     with TATEmulator(credentials={"AKIDother": "other-key"}) as emulator:
-        assert make_tat_client(
-            emulator, secret_id="AKIDother", secret_key="other-key"
-        ).call_json("DescribeCommands", {})["Response"]["TotalCount"] == 0
+        assert (
+            make_tat_client(emulator, secret_id="AKIDother", secret_key="other-key").call_json(
+                "DescribeCommands", {}
+            )["Response"]["TotalCount"]
+            == 0
+        )
         with pytest.raises(TencentCloudSDKException) as raised:
             make_tat_client(emulator).call_json("DescribeCommands", {})
         assert raised.value.code == "AuthFailure.SecretIdNotFound"
@@ -708,14 +738,14 @@ def test_tat_credentials_are_configurable() -> None:
 # ----------------------------------------------------------------- TAT: faults, rates
 def test_tat_faults_as_the_sdk_sees_them(tat_emulator: TATEmulator) -> None:
     tat_emulator.add_command(GUANGZHOU)
-    client = make_tat_client(tat_emulator, timeout=1)
+    client = make_tat_client(tat_emulator, timeout=0.3)
     expected = [
         (Fault("throttle"), "RequestLimitExceeded"),
         (Fault("internal"), "InternalError"),
         (Fault("auth"), "AuthFailure.SignatureFailure"),
         (Fault("server_error", status=502), "ServerNetworkError"),
         (Fault("drop"), "ClientNetworkError"),
-        (Fault("slow", delay=1.5), "ClientNetworkError"),
+        (Fault("slow", delay=0.6), "ClientNetworkError"),
         (Fault("malformed"), "JSONDecodeError"),
     ]
     for fault, code in expected:
@@ -840,7 +870,7 @@ def test_main_module_serves_sample_data() -> None:
         ssm_url = re.search(r"SSM/STS emulator: (http://127\.0\.0\.1:\d+)", output)
         assert ssm_url, output
         assert EMULATOR_TAT_SECRET_ID in output
-        client = boto3.session.Session(
+        client = aws_session(
             aws_access_key_id=EMULATOR_AWS_ACCESS_KEY_ID,
             aws_secret_access_key=EMULATOR_AWS_SECRET_ACCESS_KEY,
             region_name="us-east-1",
@@ -865,7 +895,7 @@ def test_boto3_round_trips_list_commands_against_moto() -> None:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        client = boto3.session.Session(
+        client = aws_session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
         ).client("ssm", endpoint_url=f"http://{host}:{port}")
         sent = client.send_command(

@@ -30,19 +30,23 @@ def add_ssm(ssm, region, count, *, start, step=dt.timedelta(minutes=7), **fields
 
 def add_tat(tat, region, count, *, start, step=dt.timedelta(minutes=11), **fields):
     return [
-        tat.add_command(region, CreatedTime=start + i * step, UpdatedTime=start + i * step, **fields)[
-            "CommandId"
-        ]
+        tat.add_command(
+            region, CreatedTime=start + i * step, UpdatedTime=start + i * step, **fields
+        )["CommandId"]
         for i in range(count)
     ]
 
 
 def test_two_region_sync_delivers_every_command_once(tmp_path, ssm, tat, config):
     base = now() - dt.timedelta(days=20)
-    expected_ssm = {"us-east-1": add_ssm(ssm, "us-east-1", 120, start=base),
-                    "eu-west-1": add_ssm(ssm, "eu-west-1", 37, start=base)}
-    expected_tat = {"ap-guangzhou": add_tat(tat, "ap-guangzhou", 250, start=base),
-                    "ap-singapore": add_tat(tat, "ap-singapore", 3, start=base)}
+    expected_ssm = {
+        "us-east-1": add_ssm(ssm, "us-east-1", 120, start=base),
+        "eu-west-1": add_ssm(ssm, "eu-west-1", 37, start=base),
+    }
+    expected_tat = {
+        "ap-guangzhou": add_tat(tat, "ap-guangzhou", 250, start=base),
+        "ap-singapore": add_tat(tat, "ap-singapore", 3, start=base),
+    }
 
     run = run_tap(tmp_path, config)
 
@@ -79,8 +83,16 @@ def test_records_match_the_api_objects_with_utc_timestamps(tmp_path, ssm, tat, c
     [record] = run.records["ssm_commands"]
     assert record["RequestedDateTime"] == "2026-11-01T03:04:05.678000+00:00"
     assert record["ExpiresAfter"] == format_timestamp(command["ExpiresAfter"])
-    for field in ("Parameters", "Targets", "NotificationConfig", "CloudWatchOutputConfig",
-                  "AlarmConfiguration", "TriggeredAlarms", "InstanceIds", "Status"):
+    for field in (
+        "Parameters",
+        "Targets",
+        "NotificationConfig",
+        "CloudWatchOutputConfig",
+        "AlarmConfiguration",
+        "TriggeredAlarms",
+        "InstanceIds",
+        "Status",
+    ):
         assert record[field] == command[field], field
     assert record["Region"] == "us-east-1"
     [tat_record] = run.records["tat_commands"]
@@ -138,16 +150,24 @@ def test_second_run_with_state_returns_only_new_records_per_region(tmp_path, ssm
     second = run_tap(tmp_path, config, state=first.final_state)
 
     assert second.returncode == 0, second.stderr
+
     # The newest record of each region sits exactly on its (inclusive) bookmark.
     def on_bookmark(emulator, region, field, bookmark):
-        return [c["CommandId"] for c in emulator.commands(region)
-                if format_timestamp(c[field]) == bookmark]
+        return [
+            c["CommandId"]
+            for c in emulator.commands(region)
+            if format_timestamp(c[field]) == bookmark
+        ]
+
     assert sorted(second.ids("ssm_commands", "us-east-1")) == sorted(
-        on_bookmark(ssm, "us-east-1", "RequestedDateTime", ssm_bookmarks["us-east-1"]))
+        on_bookmark(ssm, "us-east-1", "RequestedDateTime", ssm_bookmarks["us-east-1"])
+    )
     assert sorted(second.ids("ssm_commands", "eu-west-1")) == sorted(
-        on_bookmark(ssm, "eu-west-1", "RequestedDateTime", ssm_bookmarks["eu-west-1"]) + new_ssm)
+        on_bookmark(ssm, "eu-west-1", "RequestedDateTime", ssm_bookmarks["eu-west-1"]) + new_ssm
+    )
     assert sorted(second.ids("tat_commands", "ap-guangzhou")) == sorted(
-        on_bookmark(tat, "ap-guangzhou", "UpdatedTime", tat_bookmarks["ap-guangzhou"]) + new_tat)
+        on_bookmark(tat, "ap-guangzhou", "UpdatedTime", tat_bookmarks["ap-guangzhou"]) + new_tat
+    )
     singapore = second.records["tat_commands"]
     assert [r["CommandName"] for r in singapore if r["CommandId"] == edited] == ["edited"]
     # SSM was asked only for commands since each region's bookmark.
@@ -155,9 +175,12 @@ def test_second_run_with_state_returns_only_new_records_per_region(tmp_path, ssm
         [call] = ssm.calls_for("ListCommands", region)
         [invoked_after] = [f["value"] for f in call.params["Filters"] if f["key"] == "InvokedAfter"]
         assert parse_timestamp(invoked_after) <= parse_timestamp(ssm_bookmarks[region])
-        assert parse_timestamp(invoked_after) > parse_timestamp(ssm_bookmarks[region]) - dt.timedelta(seconds=1)
+        assert parse_timestamp(invoked_after) > parse_timestamp(
+            ssm_bookmarks[region]
+        ) - dt.timedelta(seconds=1)
     assert second.bookmarks("ssm_commands")["eu-west-1"] == format_timestamp(
-        max(c["RequestedDateTime"] for c in ssm.commands("eu-west-1")))
+        max(c["RequestedDateTime"] for c in ssm.commands("eu-west-1"))
+    )
 
 
 def test_start_date_limits_the_first_sync(tmp_path, ssm, tat, config):
@@ -179,8 +202,9 @@ def test_start_date_limits_the_first_sync(tmp_path, ssm, tat, config):
 def test_running_command_is_read_again_until_it_ends(tmp_path, ssm, tat, config):
     base = now() - dt.timedelta(days=2)
     done_before = add_ssm(ssm, "us-east-1", 3, start=base, Status="Success")
-    running = ssm.add_command("us-east-1", RequestedDateTime=base + dt.timedelta(hours=1),
-                              Status="InProgress")["CommandId"]
+    running = ssm.add_command(
+        "us-east-1", RequestedDateTime=base + dt.timedelta(hours=1), Status="InProgress"
+    )["CommandId"]
     done_after = add_ssm(ssm, "us-east-1", 4, start=base + dt.timedelta(hours=2), Status="Failed")
     config = emulator_config(ssm, None) | {"aws_regions": ["us-east-1"]}
 
@@ -188,7 +212,8 @@ def test_running_command_is_read_again_until_it_ends(tmp_path, ssm, tat, config)
     assert first.returncode == 0, first.stderr
     assert set(first.ids("ssm_commands")) == {*done_before, running, *done_after}
     assert first.bookmarks("ssm_commands")["us-east-1"] == format_timestamp(
-        base + dt.timedelta(hours=1))
+        base + dt.timedelta(hours=1)
+    )
 
     ssm.update_command("us-east-1", running, Status="Success", CompletedCount=1)
     second = run_tap(tmp_path, config, state=first.final_state)
@@ -204,21 +229,23 @@ def test_running_command_is_read_again_until_it_ends(tmp_path, ssm, tat, config)
     assert third.ids("ssm_commands") == [done_after[-1]]
 
 
-def test_running_command_older_than_the_lookback_does_not_hold_the_bookmark(
-    tmp_path, ssm, config
-):
+def test_running_command_older_than_the_lookback_does_not_hold_the_bookmark(tmp_path, ssm, config):
     stale = now() - dt.timedelta(days=9)
     ssm.add_command("us-east-1", RequestedDateTime=stale, Status="Pending")
-    newest = ssm.add_command("us-east-1", RequestedDateTime=now() - dt.timedelta(days=1),
-                             Status="Success")
-    config = emulator_config(ssm, None) | {"aws_regions": ["us-east-1"],
-                                           "ssm_status_lookback_days": 7}
+    newest = ssm.add_command(
+        "us-east-1", RequestedDateTime=now() - dt.timedelta(days=1), Status="Success"
+    )
+    config = emulator_config(ssm, None) | {
+        "aws_regions": ["us-east-1"],
+        "ssm_status_lookback_days": 7,
+    }
 
     run = run_tap(tmp_path, config)
 
     assert run.returncode == 0, run.stderr
     assert run.bookmarks("ssm_commands")["us-east-1"] == format_timestamp(
-        newest["RequestedDateTime"])
+        newest["RequestedDateTime"]
+    )
 
 
 def test_ssm_result_order_does_not_matter(tmp_path, ssm, config):
@@ -232,7 +259,8 @@ def test_ssm_result_order_does_not_matter(tmp_path, ssm, config):
     assert run.returncode == 0, run.stderr
     assert sorted(run.ids("ssm_commands")) == sorted(ids)
     assert run.bookmarks("ssm_commands")["us-east-1"] == format_timestamp(
-        max(c["RequestedDateTime"] for c in ssm.commands("us-east-1")))
+        max(c["RequestedDateTime"] for c in ssm.commands("us-east-1"))
+    )
 
 
 def test_tat_delete_between_pages_loses_nothing(tmp_path, tat):
@@ -273,8 +301,11 @@ def test_tat_list_that_never_settles_keeps_the_old_bookmark(tmp_path, tat):
 
     def insert_after_every_call(call):
         if call.action == "DescribeCommands":
-            tat.add_command("ap-guangzhou", CreatedTime=now() - dt.timedelta(hours=1),
-                            UpdatedTime=now() - dt.timedelta(hours=1))
+            tat.add_command(
+                "ap-guangzhou",
+                CreatedTime=now() - dt.timedelta(hours=1),
+                UpdatedTime=now() - dt.timedelta(hours=1),
+            )
 
     tat.after_response = insert_after_every_call
     second = run_tap(tmp_path, config, state=first.final_state)
@@ -298,8 +329,10 @@ def test_throttling_then_success_delivers_everything(tmp_path, ssm, tat, cloud):
         ids = add_tat(tat, "ap-guangzhou", 180, start=base)
         tat.inject(Fault(kind="throttle", count=2, action="DescribeCommands"))
         tat.inject(Fault(kind="malformed", count=1, action="DescribeCommands"))
-        config = emulator_config(None, tat) | {"tencent_regions": ["ap-guangzhou"],
-                                              "tencent_max_attempts": 5}
+        config = emulator_config(None, tat) | {
+            "tencent_regions": ["ap-guangzhou"],
+            "tencent_max_attempts": 5,
+        }
         stream, calls = "tat_commands", lambda: tat.calls_for("DescribeCommands")
 
     run = run_tap(tmp_path, config)
@@ -322,16 +355,31 @@ def test_throttling_that_never_stops_fails_clearly_and_keeps_state(tmp_path, ssm
     else:
         add_tat(tat, "ap-guangzhou", 10, start=base)
         tat.inject(Fault(kind="throttle", count=1000, action="DescribeCommands"))
-        config = emulator_config(None, tat) | {"tencent_regions": ["ap-guangzhou"],
-                                              "tencent_max_attempts": 3}
-        expected = "Tencent Cloud DescribeCommands in region ap-guangzhou failed: RequestLimitExceeded"
+        config = emulator_config(None, tat) | {
+            "tencent_regions": ["ap-guangzhou"],
+            "tencent_max_attempts": 3,
+        }
+        expected = (
+            "Tencent Cloud DescribeCommands in region ap-guangzhou failed: RequestLimitExceeded"
+        )
         calls = lambda: tat.calls_for("DescribeCommands")  # noqa: E731
         stream, region = "tat_commands", "ap-guangzhou"
-    state = {"bookmarks": {stream: {"partitions": [{
-        "context": {"Region": region}, "replication_key": "x",
-        "replication_key_value": format_timestamp(base - dt.timedelta(days=1))}]}}}
+    state = {
+        "bookmarks": {
+            stream: {
+                "partitions": [
+                    {
+                        "context": {"Region": region},
+                        "replication_key": "x",
+                        "replication_key_value": format_timestamp(base - dt.timedelta(days=1)),
+                    }
+                ]
+            }
+        }
+    }
     state["bookmarks"][stream]["partitions"][0]["replication_key"] = (
-        "RequestedDateTime" if cloud == "aws" else "UpdatedTime")
+        "RequestedDateTime" if cloud == "aws" else "UpdatedTime"
+    )
 
     run = run_tap(tmp_path, config, state=state)
 
@@ -340,28 +388,37 @@ def test_throttling_that_never_stops_fails_clearly_and_keeps_state(tmp_path, ssm
     assert len(calls()) == 3
     for emitted in run.states:
         [partition] = emitted["bookmarks"][stream]["partitions"]
-        assert partition["replication_key_value"] == state["bookmarks"][stream]["partitions"][0][
-            "replication_key_value"]
+        assert (
+            partition["replication_key_value"]
+            == state["bookmarks"][stream]["partitions"][0]["replication_key_value"]
+        )
 
 
 def test_auth_failures_name_cloud_region_and_code_without_retrying(tmp_path, ssm, tat, config):
     add_ssm(ssm, "us-east-1", 2, start=now() - dt.timedelta(days=1))
     add_tat(tat, "ap-guangzhou", 2, start=now() - dt.timedelta(days=1))
-    secrets = {"aws_access_key_id": "AKIAWRONGWRONGWRONG1", "aws_secret_access_key": "aws-s3cr3t-value",
-               "tencent_secret_id": config["tencent_secret_id"],
-               "tencent_secret_key": "tencent-wrong-s3cr3t"}
+    secrets = {
+        "aws_access_key_id": "AKIAWRONGWRONGWRONG1",
+        "aws_secret_access_key": "aws-s3cr3t-value",
+        "tencent_secret_id": config["tencent_secret_id"],
+        "tencent_secret_key": "tencent-wrong-s3cr3t",
+    }
     ssm.valid_access_keys = {"AKIASOMEONEELSE00000"}
 
     tencent = run_tap(tmp_path, config | secrets | {"aws_regions": []})
     aws = run_tap(tmp_path, config | secrets | {"tencent_regions": []})
 
     assert tencent.returncode == 1
-    assert "Tencent Cloud DescribeCommands in region ap-guangzhou failed: " \
-           "AuthFailure.SignatureFailure" in tencent.stderr.splitlines()[-1]
+    assert (
+        "Tencent Cloud DescribeCommands in region ap-guangzhou failed: "
+        "AuthFailure.SignatureFailure" in tencent.stderr.splitlines()[-1]
+    )
     assert len(tat.calls_for("DescribeCommands")) == 1
     assert aws.returncode == 1
-    assert "AWS ListCommands in region us-east-1 failed: UnrecognizedClientException" \
-           in aws.stderr.splitlines()[-1]
+    assert (
+        "AWS ListCommands in region us-east-1 failed: UnrecognizedClientException"
+        in aws.stderr.splitlines()[-1]
+    )
     assert len(ssm.calls_for("ListCommands")) == 1
     for run in (tencent, aws):
         for secret in secrets.values():
@@ -409,9 +466,19 @@ def test_bad_settings_fail_before_any_api_call(tmp_path, ssm, tat, config, overr
 
 def test_bad_bookmark_in_state_is_one_clear_error(tmp_path, ssm, tat, config):
     add_ssm(ssm, "us-east-1", 2, start=now() - dt.timedelta(days=1))
-    state = {"bookmarks": {"ssm_commands": {"partitions": [{
-        "context": {"Region": "us-east-1"}, "replication_key": "RequestedDateTime",
-        "replication_key_value": "not-a-time"}]}}}
+    state = {
+        "bookmarks": {
+            "ssm_commands": {
+                "partitions": [
+                    {
+                        "context": {"Region": "us-east-1"},
+                        "replication_key": "RequestedDateTime",
+                        "replication_key_value": "not-a-time",
+                    }
+                ]
+            }
+        }
+    }
 
     run = run_tap(tmp_path, config | {"tencent_regions": []}, state=state)
 

@@ -10,7 +10,6 @@ data lock. Subclasses turn raw HTTP into an :class:`ApiRequest` and an
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 import traceback
@@ -23,6 +22,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 from .faults import Fault, FaultQueue
 from .rates import Arrival, ArrivalLog
+from .seeded import SeededRandom
 
 __all__ = [
     "LOOPBACK",
@@ -32,7 +32,7 @@ __all__ = [
     "EmulatorServer",
     "Fault",
     "Reply",
-    "RequestRejected",
+    "RequestRejectedError",
 ]
 
 logger = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class Reply:
     error_code: str | None = None
 
 
-class RequestRejected(Exception):
+class RequestRejectedError(Exception):
     """Raised while decoding a request that cannot be routed; carries the answer."""
 
     def __init__(
@@ -139,8 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.emulator.handle_http(self)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s " + format, self.server.emulator.__class__.__name__, *args)
+    def log_message(self, fmt: str, *args: Any) -> None:
+        logger.debug("%s %s", type(self.server.emulator).__name__, fmt % args)
 
 
 class EmulatorServer:
@@ -330,7 +330,7 @@ class EmulatorServer:
         if self._order == "shuffled":
             # Sorting first makes the shuffle depend only on the seed, not on insertion order.
             shuffled = sorted(records, key=identity_of)
-            random.Random(self.order_seed).shuffle(shuffled)
+            SeededRandom(self.order_seed).shuffle(shuffled)
             return shuffled
         return sorted(
             records,
@@ -343,7 +343,7 @@ class EmulatorServer:
         """Decode raw HTTP into an :class:`ApiRequest`.
 
         Raises:
-            RequestRejected: When the request cannot be routed.
+            RequestRejectedError: When the request cannot be routed.
         """
         raise NotImplementedError
 
@@ -374,7 +374,7 @@ class EmulatorServer:
         body = _read_body(handler)
         try:
             request = self.parse_request(handler.command, handler.path, handler.headers, body)
-        except RequestRejected as rejected:
+        except RequestRejectedError as rejected:
             self._arrivals.record(Arrival(arrived, rejected.region, rejected.action))
             call = Call(
                 rejected.action,
@@ -388,6 +388,8 @@ class EmulatorServer:
             self._answer(handler, call, lambda: reply)
             return
         except Exception:
+            # Any other failure is an emulator bug: log it, keep it for the test, answer 500.
+            logger.exception("%s failed to decode a request", type(self).__name__)
             self._remember_error()
             call = Call("", "", {}, None, 0, arrived)
             self._answer(handler, call, lambda: self.internal_error_reply(None))
@@ -445,6 +447,7 @@ class EmulatorServer:
         try:
             return self.dispatch(request)
         except Exception:
+            logger.exception("%s failed to answer %s", type(self).__name__, request.action)
             self._remember_error()
             return self.internal_error_reply(request)
 
@@ -472,12 +475,12 @@ class EmulatorServer:
         try:
             hook(call)
         except Exception:
+            # A failing hook must not kill the connection; the test sees it in `errors`.
+            logger.exception("%s response hook failed", type(self).__name__)
             self._remember_error()
 
     def _remember_error(self) -> None:
-        text = traceback.format_exc()
-        logger.error("emulator error: %s", text)
-        self.errors.append(text)
+        self.errors.append(traceback.format_exc())
 
 
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:

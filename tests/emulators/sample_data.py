@@ -11,12 +11,16 @@ import json
 import random
 import string
 import uuid
-from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .ssm import SSMEmulator
-from .tat import TATEmulator
+from .seeded import SeededRandom
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from .ssm import SSMEmulator
+    from .tat import TATEmulator
 
 DEFAULT_SEED = 20260101
 SSM_HISTORY = timedelta(days=25)
@@ -215,7 +219,7 @@ def populate_ssm(
     Returns:
         The stored commands (copies) by region.
     """
-    rng = random.Random(seed)
+    rng = SeededRandom(seed)
     created: dict[str, list[dict[str, Any]]] = {}
     for region in regions:
         instances = [_instance_id(rng) for _ in range(30)]
@@ -302,7 +306,7 @@ def populate_tat(
     Returns:
         The stored commands (copies) by region.
     """
-    rng = random.Random(seed)
+    rng = SeededRandom(seed)
     created: dict[str, list[dict[str, Any]]] = {}
     for region in regions:
         created[region] = [

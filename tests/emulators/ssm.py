@@ -17,7 +17,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .base import ApiRequest, EmulatorServer, Fault, Reply, RequestRejected
+from .base import ApiRequest, EmulatorServer, Fault, Reply, RequestRejectedError
 from .ssm_list import SsmApiError, list_commands, parse_list_query
 from .ssm_model import new_command, normalise_fields
 from .sts import (
@@ -167,20 +167,20 @@ class SSMEmulator(EmulatorServer):
             try:
                 params = json.loads(body or b"{}")
             except ValueError:
-                raise RequestRejected(
+                raise RequestRejectedError(
                     _json_error("SerializationException", "Request body is not valid JSON"),
                     action=action,
                     region=region,
                     access_key_id=access_key_id,
                 ) from None
             if not isinstance(params, dict):
-                raise RequestRejected(
+                raise RequestRejectedError(
                     _json_error("SerializationException", "Request body must be a JSON object"),
                     action=action,
                     region=region,
                 )
             if method != "POST" or not action:
-                raise RequestRejected(
+                raise RequestRejectedError(
                     _json_error(
                         "UnknownOperationException", f"Unknown operation target {target!r}"
                     ),
@@ -200,7 +200,7 @@ class SSMEmulator(EmulatorServer):
                     "MissingAuthenticationTokenException", "Missing Authentication Token"
                 )
             )
-            raise RequestRejected(missing, action=action, params=params)
+            raise RequestRejectedError(missing, action=action, params=params)
         return ApiRequest(
             action=action,
             region=region,

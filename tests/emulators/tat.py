@@ -17,7 +17,7 @@ from email.message import Message
 from http import HTTPStatus
 from typing import Any
 
-from .base import BASE_FAULT_KINDS, ApiRequest, EmulatorServer, Fault, Reply, RequestRejected
+from .base import BASE_FAULT_KINDS, ApiRequest, EmulatorServer, Fault, Reply, RequestRejectedError
 from .credentials import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY
 from .tat_model import (
     DEFAULT_TIMESTAMP_STYLE,
@@ -173,7 +173,7 @@ class TATEmulator(EmulatorServer):
         secret_id = auth.secret_id if auth else None
         params: Any = {}
         if method != "POST":
-            raise RequestRejected(
+            raise RequestRejectedError(
                 self._error("InvalidParameter", "The emulator accepts POST with a JSON body only."),
                 action=action,
                 region=region,
@@ -184,7 +184,7 @@ class TATEmulator(EmulatorServer):
         except ValueError:
             params = None
         if not isinstance(params, dict):
-            raise RequestRejected(
+            raise RequestRejectedError(
                 self._error("InvalidParameter", "The request body is not a JSON object."),
                 action=action,
                 region=region,
