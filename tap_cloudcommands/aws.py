@@ -6,6 +6,7 @@ import threading
 import typing as t
 from functools import cached_property
 
+import backoff
 import boto3
 import botocore.session
 from botocore.config import Config
@@ -23,14 +24,20 @@ if t.TYPE_CHECKING:
 
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_ssm.type_defs import (
-        CommandFilterTypeDef,
         CommandTypeDef,
-        PaginatorConfigTypeDef,
+        ListCommandsRequestTypeDef,
+        ListCommandsResultTypeDef,
     )
 
 CLOUD = "AWS"
 SSM_MAX_PAGE_SIZE = 50
 DEFAULT_ROLE_SESSION_NAME = "tap-cloudcommands"
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+class MalformedPageError(Exception):
+    """A ListCommands answer that parsed but lacks its Commands list."""
+
 
 # Codes that mean "these credentials or this permission will not work": no retry helps.
 AUTH_ERROR_CODES = frozenset(
@@ -149,7 +156,9 @@ class AWSConnector:
                     config=Config(
                         retries={
                             "mode": self._config.get("aws_retry_mode", "standard"),
-                            "total_max_attempts": self._config.get("aws_max_attempts", 5),
+                            "total_max_attempts": self._config.get(
+                                "aws_max_attempts", DEFAULT_MAX_ATTEMPTS
+                            ),
                         },
                         user_agent_extra=package_name.replace("_", "-"),
                     ),
@@ -178,19 +187,55 @@ class AWSConnector:
             CloudAuthError: If AWS refuses the credentials or the permission.
             CloudAPIError: If a call fails after botocore's retries.
         """
-        paginator = self.client(region).get_paginator("list_commands")
-        pagination: PaginatorConfigTypeDef = {"PageSize": page_size}
-        if invoked_after is None:
-            pages = paginator.paginate(PaginationConfig=pagination)
-        else:
+        request: ListCommandsRequestTypeDef = {"MaxResults": page_size}
+        if invoked_after is not None:
             value = invoked_after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            invoked_after_filter: CommandFilterTypeDef = {"key": "InvokedAfter", "value": value}
-            pages = paginator.paginate(Filters=[invoked_after_filter], PaginationConfig=pagination)
+            request["Filters"] = [{"key": "InvokedAfter", "value": value}]
+        while True:
+            page = self._list_commands_page(region, request)
+            yield from page["Commands"]
+            if not (token := page.get("NextToken")):
+                return
+            request["NextToken"] = token
+
+    def _list_commands_page(
+        self, region: str, request: ListCommandsRequestTypeDef
+    ) -> ListCommandsResultTypeDef:
+        """One ListCommands call; a body without ``Commands`` is asked for again.
+
+        botocore reads a truncated 200 answer as an empty page without NextToken, which
+        would end the listing early and silently; botocore's own retries never see it.
+        """
+        client = self.client(region)
+        max_attempts = int(self._config.get("aws_max_attempts", DEFAULT_MAX_ATTEMPTS))
+
+        @backoff.on_exception(
+            backoff.expo,
+            MalformedPageError,
+            max_tries=max_attempts,
+            factor=0.5,
+            max_value=20,
+            jitter=backoff.full_jitter,
+            logger=None,
+        )
+        def call_once() -> ListCommandsResultTypeDef:
+            page = client.list_commands(**request)
+            if not isinstance(page.get("Commands"), list):
+                raise MalformedPageError
+            return page
+
         try:
-            for page in pages:
-                yield from page.get("Commands", [])
+            return call_once()
         except ClientError as exc:
             raise self._api_error(region, exc) from None
+        except MalformedPageError:
+            raise CloudAPIError(
+                cloud=CLOUD,
+                region=region,
+                operation="ListCommands",
+                code="MalformedResponse",
+                message=f"answer without a Commands list [{max_attempts} attempt(s)]",
+            ) from None
         except BotoCoreError as exc:
             raise CloudAPIError(
                 cloud=CLOUD,

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
+from tap_cloudcommands.aws import DEFAULT_MAX_ATTEMPTS as DEFAULT_AWS_MAX_ATTEMPTS
 from tap_cloudcommands.aws import SSM_MAX_PAGE_SIZE
 from tap_cloudcommands.streams import DEFAULT_SSM_STATUS_LOOKBACK_DAYS
 from tap_cloudcommands.tencent import (
@@ -28,7 +29,6 @@ TENCENT_REGION_PATTERN = r"^[a-z]{2,3}-[a-z]+(-[a-z0-9]+)*$"
 ENDPOINT_URL_PATTERN = r"^https?://[^/\s?#]+/?$"
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
 SESSION_NAME_PATTERN = r"^[\w+=,.@-]{2,64}$"
-DEFAULT_AWS_MAX_ATTEMPTS = 5
 
 
 def _endpoint_url(name: str, example: str) -> th.Property[str]:

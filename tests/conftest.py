@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+import urllib.request
 
 import pytest
 
@@ -54,3 +55,17 @@ def emulator_config(ssm: SSMEmulator | None, tat: TATEmulator | None) -> dict[st
 @pytest.fixture
 def config(ssm: SSMEmulator, tat: TATEmulator) -> dict[str, t.Any]:
     return emulator_config(ssm, tat)
+
+
+@pytest.fixture
+def moto_server() -> t.Iterator[str]:
+    """moto's SSM server on 127.0.0.1, emptied first: its backends are process-wide."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))  # noqa: S310 - loopback only
+    yield url
+    server.stop()

@@ -19,6 +19,11 @@ HERMETIC_ENV = {
     "PYTHONWARNINGS": "ignore",
 }
 STRIPPED_ENV_PREFIXES = ("AWS_", "TENCENTCLOUD_", "TAP_CLOUDCOMMANDS_")
+# The Tencent SDK matches NO_PROXY as a substring of "127.0.0.1:PORT": a proxy setting
+# would route emulator traffic away from loopback.
+STRIPPED_ENV_NAMES = frozenset(
+    {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"}
+)
 
 
 @dataclasses.dataclass

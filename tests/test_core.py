@@ -7,7 +7,6 @@ import datetime as dt
 import json
 
 import boto3
-import pytest
 from singer_sdk.testing import get_tap_test_class
 
 from tap_cloudcommands.settings import TAP_SETTING_NAMES
@@ -153,17 +152,6 @@ def test_default_credential_chains_are_used_without_explicit_keys(tmp_path, ssm,
     assert len(run.ids("ssm_commands")) == 1
     assert len(run.ids("tat_commands")) == 1
     assert {c.access_key_id for c in ssm.calls_for("ListCommands")} == {"AKIAFROMENVIRONMENT0"}
-
-
-@pytest.fixture
-def moto_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def test_wire_compatible_with_motos_ssm_server(tmp_path, moto_server):

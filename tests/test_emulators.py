@@ -882,35 +882,27 @@ def test_main_module_serves_sample_data() -> None:
 
 
 # ------------------------------------------------------------------------------ moto
-def test_boto3_round_trips_list_commands_against_moto() -> None:
+def test_boto3_round_trips_list_commands_against_moto(moto_server: str) -> None:
     """The same boto3 client works against moto's SSM server.
 
     moto 5.2.5 ignores ListCommands MaxResults/NextToken (one page) and every filter
     except CommandId and InstanceId, and always reports Status "Success" — so only
     those are asserted here; the emulators above cover the rest.
     """
-    from moto.server import ThreadedMotoServer
+    client = aws_session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    ).client("ssm", endpoint_url=moto_server)
+    sent = client.send_command(
+        InstanceIds=["i-0123456789abcdef0"],
+        DocumentName="AWS-RunShellScript",
+        Parameters={"commands": ["uptime"]},
+    )["Command"]
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        client = aws_session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-        ).client("ssm", endpoint_url=f"http://{host}:{port}")
-        sent = client.send_command(
-            InstanceIds=["i-0123456789abcdef0"],
-            DocumentName="AWS-RunShellScript",
-            Parameters={"commands": ["uptime"]},
-        )["Command"]
-
-        listed = client.list_commands()["Commands"]
-        assert [c["CommandId"] for c in listed] == [sent["CommandId"]]
-        assert listed[0]["DocumentName"] == "AWS-RunShellScript"
-        assert listed[0]["Parameters"] == {"commands": ["uptime"]}
-        assert listed[0]["RequestedDateTime"].tzinfo is not None
-        by_id = client.list_commands(CommandId=sent["CommandId"])["Commands"]
-        assert [c["CommandId"] for c in by_id] == [sent["CommandId"]]
-        assert client.list_commands(InstanceId="i-0fffffffffffffff0")["Commands"] == []
-    finally:
-        server.stop()
+    listed = client.list_commands()["Commands"]
+    assert [c["CommandId"] for c in listed] == [sent["CommandId"]]
+    assert listed[0]["DocumentName"] == "AWS-RunShellScript"
+    assert listed[0]["Parameters"] == {"commands": ["uptime"]}
+    assert listed[0]["RequestedDateTime"].tzinfo is not None
+    by_id = client.list_commands(CommandId=sent["CommandId"])["Commands"]
+    assert [c["CommandId"] for c in by_id] == [sent["CommandId"]]
+    assert client.list_commands(InstanceId="i-0fffffffffffffff0")["Commands"] == []

@@ -150,7 +150,7 @@ class EmulatorServer:
         lock: Guards the emulated data; held while a request is answered and while
             the response hooks run, so hooks and handlers never race.
         before_response: Called with the :class:`Call` (already logged) just before
-            its answer is written.
+            its answer is written. Neither hook runs for a "drop" fault.
         after_response: Called with the :class:`Call` right after its answer is
             written, still under ``lock``: the client's next request waits for it,
             which makes "change the data between page 1 and page 2" deterministic.
@@ -484,7 +484,11 @@ class EmulatorServer:
 
 
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
-    length = int(handler.headers.get("Content-Length") or 0)
+    try:
+        length = int(handler.headers.get("Content-Length") or 0)
+    except ValueError:
+        # A garbled length is treated as no body; the protocol layer then rejects the request.
+        length = 0
     return handler.rfile.read(length) if length > 0 else b""
 
 
