@@ -284,9 +284,9 @@ class TencentConnector:
             logger=None,
         )
         def call_once() -> dict[str, t.Any]:
-            limiter.acquire()
             try:
-                body = client.call_json(action, params)
+                with limiter.slot():
+                    body = client.call_json(action, params)
             except ValueError as exc:  # a truncated or non-JSON body
                 raise TransientResponseError("MalformedResponse", str(exc)) from None
             response = self._checked_response(body)

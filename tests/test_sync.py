@@ -489,3 +489,24 @@ def test_bad_bookmark_in_state_is_one_clear_error(tmp_path, ssm, tat, config):
     assert run.returncode == 1
     assert "not-a-time" in run.stderr.splitlines()[-1]
     assert "ssm_commands" in run.stderr.splitlines()[-1]
+
+
+def test_tat_calls_stay_under_the_configured_rate_per_region(tmp_path, tat):
+    base = now() - dt.timedelta(days=2)
+    for region in TENCENT_REGIONS:
+        add_tat(tat, region, 40, start=base)
+    # The emulator throttles anything faster; the tap must never trigger it.
+    tat.rate_limit_per_second = 3
+    config = emulator_config(None, tat) | {"tencent_requests_per_second": 3, "tat_page_size": 5}
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 0, run.stderr
+    for region in TENCENT_REGIONS:
+        calls = tat.calls_for("DescribeCommands", region)
+        assert len(calls) == 8
+        assert all(call.error_code is None for call in calls)
+        assert tat.max_requests_per_second(region) <= 3
+        # Eight calls at three per second cannot take less than two seconds.
+        assert calls[-1].at - calls[0].at >= 2.0
+        assert len(run.ids("tat_commands", region)) == 40

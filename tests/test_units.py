@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
 
 import pytest
 
@@ -75,29 +77,39 @@ def test_good_settings_have_no_errors():
     assert settings_errors(config, now=NOW) == []
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
+def test_rate_limiter_keeps_every_one_second_window_under_the_limit():
+    limiter = SlidingWindowRateLimiter(5, period=0.2)
+    started, finished = [], []
+    lock = threading.Lock()
 
-    def __call__(self):
-        return self.now
+    def call():
+        with limiter.slot():
+            with lock:
+                started.append(time.monotonic())
+            time.sleep(0.01)
+            with lock:
+                finished.append(time.monotonic())
 
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
+    threads = [threading.Thread(target=call) for _ in range(23)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Any arrival lies between its start and its finish; the strictest reading puts
+    # every arrival at its finish for early calls and at its start for late ones.
+    assert len(started) == 23
+    for begin in started:
+        assert sum(1 for s in started if begin <= s < begin + 0.2) <= 5
+    for end in finished:
+        assert sum(1 for s in started if end - 0.2 < s <= end) <= 5
+    # 23 calls at 5 per 0.2 s need at least four full windows.
+    assert max(started) - min(started) >= 0.8
 
 
-def test_rate_limiter_never_grants_more_than_max_in_any_window():
-    clock = FakeClock()
-    limiter = SlidingWindowRateLimiter(20, clock=clock, sleep=clock.sleep)
-    granted = []
-    for _ in range(100):
-        limiter.acquire()
-        granted.append(clock.now)
-    assert max(sum(1 for g in granted if s <= g < s + 1.0) for s in granted) == 20
-    # 100 calls at 20/s need four full waits of one second each.
-    assert granted[-1] == pytest.approx(4.0)
+def test_rate_limiter_rejects_a_nonsense_limit():
+    with pytest.raises(ValueError, match="max_calls"):
+        SlidingWindowRateLimiter(0)
 
 
 def pages_from(lists, totals=None):
