@@ -398,7 +398,10 @@ def test_throttling_that_never_stops_fails_clearly_and_keeps_state(tmp_path, ssm
         )
 
 
-def test_auth_failures_name_cloud_region_and_code_without_retrying(tmp_path, ssm, tat, config):
+@pytest.mark.parametrize("log_level", ["INFO", "DEBUG"])
+def test_auth_failures_name_cloud_region_and_code_without_retrying(
+    tmp_path, ssm, tat, config, log_level
+):
     add_ssm(ssm, "us-east-1", 2, start=now() - dt.timedelta(days=1))
     add_tat(tat, "ap-guangzhou", 2, start=now() - dt.timedelta(days=1))
     secrets = {
@@ -409,8 +412,9 @@ def test_auth_failures_name_cloud_region_and_code_without_retrying(tmp_path, ssm
     }
     ssm.valid_access_keys = {"AKIASOMEONEELSE00000"}
 
-    tencent = run_tap(tmp_path, config | secrets | {"aws_regions": []})
-    aws = run_tap(tmp_path, config | secrets | {"tencent_regions": []})
+    env = {"LOGLEVEL": log_level}
+    tencent = run_tap(tmp_path, config | secrets | {"aws_regions": []}, env=env)
+    aws = run_tap(tmp_path, config | secrets | {"tencent_regions": []}, env=env)
 
     assert tencent.returncode == 1
     assert (
