@@ -6,17 +6,27 @@ UV := .tools/bin/uv
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install test lint format
+MELTANO_VERSION := 4.4.1
+MELTANO := .tools/meltano/bin/meltano
+
+.PHONY: install test lint format demo
 
 $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-install: $(UV)
+$(MELTANO): $(UV)
+	$(UV) venv --quiet --allow-existing .tools/meltano
+	$(UV) pip install --quiet --python .tools/meltano/bin/python "meltano==$(MELTANO_VERSION)"
+
+install: $(UV) $(MELTANO)
 	$(UV) sync --locked
 
 test: install
 	$(UV) run --locked pytest
+
+demo: install
+	$(UV) run --locked python scripts/demo.py
 
 lint: install
 	$(UV) run --locked ruff check .

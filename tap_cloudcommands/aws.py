@@ -87,6 +87,7 @@ class AWSConnector:
                 config.get("aws_access_key_id"),
                 config.get("aws_secret_access_key"),
                 config.get("aws_session_token"),
+                config.get("aws_assume_role_external_id"),
             ]
         )
 
@@ -109,9 +110,19 @@ class AWSConnector:
         def create_sts_client(_service_name: str, **kwargs: t.Any) -> t.Any:  # noqa: ANN401
             return source.client("sts", region_name=sts_region, **kwargs)
 
+        source_credentials = source.get_credentials()
+        if source_credentials is None:
+            raise CloudAuthError(
+                cloud=CLOUD,
+                region=sts_region,
+                operation="AssumeRole",
+                code="NoCredentials",
+                message="no credentials to assume the role with",
+                hint=AUTH_HINT,
+            )
         fetcher = AssumeRoleCredentialFetcher(
             client_creator=create_sts_client,
-            source_credentials=source.get_credentials(),
+            source_credentials=source_credentials,
             role_arn=role_arn,
             extra_args=extra_args,
         )
@@ -206,7 +217,6 @@ class AWSConnector:
         botocore reads a truncated 200 answer as an empty page without NextToken, which
         would end the listing early and silently; botocore's own retries never see it.
         """
-        client = self.client(region)
         max_attempts = int(self._config.get("aws_max_attempts", DEFAULT_MAX_ATTEMPTS))
 
         @backoff.on_exception(
@@ -219,7 +229,7 @@ class AWSConnector:
             logger=None,
         )
         def call_once() -> ListCommandsResultTypeDef:
-            page = client.list_commands(**request)
+            page = self.client(region).list_commands(**request)
             if not isinstance(page.get("Commands"), list):
                 raise MalformedPageError
             return page

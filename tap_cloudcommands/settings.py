@@ -145,6 +145,14 @@ CONFIG_SCHEMA = th.PropertiesList(
 # The tap's own settings; the SDK later appends its built-in ones to CONFIG_SCHEMA.
 TAP_SETTING_NAMES = tuple(CONFIG_SCHEMA["properties"])
 
+CREDENTIAL_SETTINGS = (
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "tencent_secret_id",
+    "tencent_secret_key",
+    "tencent_token",
+)
 CREDENTIAL_PAIRS = (
     ("aws_access_key_id", "aws_secret_access_key"),
     ("aws_secret_access_key", "aws_access_key_id"),
@@ -170,6 +178,11 @@ def settings_errors(config: Mapping[str, t.Any], *, now: dt.datetime | None = No
         f"{key} is set but {pair} is not: set both or neither"
         for key, pair in CREDENTIAL_PAIRS
         if config.get(key) and not config.get(pair)
+    ]
+    errors += [
+        f"{name} has spaces around it: paste the value without them"
+        for name in CREDENTIAL_SETTINGS
+        if isinstance(config.get(name), str) and config[name] != config[name].strip()
     ]
     errors += [
         f"{name} lists a region twice: list each region once"

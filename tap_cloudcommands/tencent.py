@@ -192,9 +192,21 @@ class TencentConnector:
         secret_id = self._config.get("tencent_secret_id")
         if secret_id:
             self._logger.info("Tencent Cloud: using the configured secret id and key")
-            return credential.Credential(
-                secret_id, self._config.get("tencent_secret_key"), self._config.get("tencent_token")
-            )
+            try:
+                return credential.Credential(
+                    secret_id,
+                    self._config.get("tencent_secret_key"),
+                    self._config.get("tencent_token"),
+                )
+            except TencentCloudSDKException as exc:
+                raise CloudAuthError(
+                    cloud=CLOUD,
+                    region="-",
+                    operation="credentials",
+                    code=str(exc.code),
+                    message=self._redact(str(exc.message)),
+                    hint="check tencent_secret_id and tencent_secret_key",
+                ) from None
         self._logger.info("Tencent Cloud: using the SDK's default credential chain")
         try:
             return credential.DefaultCredentialProvider().get_credentials()
@@ -287,8 +299,11 @@ class TencentConnector:
             try:
                 with limiter.slot():
                     body = client.call_json(action, params)
-            except ValueError as exc:  # a truncated or non-JSON body
-                raise TransientResponseError("MalformedResponse", str(exc)) from None
+            except (ValueError, KeyError, TypeError) as exc:
+                # A truncated or non-JSON body, or JSON without Response/RequestId (a
+                # proxy's own answer): the SDK's parsing trips over them in these ways.
+                reason = f"{type(exc).__name__}: {exc}"
+                raise TransientResponseError("MalformedResponse", reason) from None
             response = self._checked_response(body)
             if check is not None:
                 check(response)

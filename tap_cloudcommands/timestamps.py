@@ -31,7 +31,11 @@ def parse_timestamp(value: object) -> dt.datetime:
     if isinstance(value, dt.datetime):
         parsed = value if value.tzinfo else value.replace(tzinfo=UTC)
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        parsed = dt.datetime.fromtimestamp(value, tz=UTC)
+        try:
+            parsed = dt.datetime.fromtimestamp(value, tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            msg = f"timestamp out of range: {value!r}"
+            raise ValueError(msg) from exc
     elif isinstance(value, str):
         try:
             parsed_any = pendulum.parse(value, tz="UTC")
@@ -45,7 +49,11 @@ def parse_timestamp(value: object) -> dt.datetime:
     else:
         msg = f"not a timestamp: {value!r}"
         raise ValueError(msg)  # noqa: TRY004 - callers handle one error type
-    in_utc = parsed.astimezone(UTC)
+    try:
+        in_utc = parsed.astimezone(UTC)
+    except (OverflowError, OSError) as exc:
+        msg = f"timestamp out of range: {value!r}"
+        raise ValueError(msg) from exc
     # A plain datetime: pendulum's DateTime drops a stdlib tzinfo in arithmetic.
     return dt.datetime(
         in_utc.year,

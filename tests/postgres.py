@@ -77,12 +77,34 @@ def running_postgres() -> Iterator[dict[str, t.Any]]:
 
     port = free_port()
     try:
-        run(str(bin_dir / "initdb"), "-D", str(data_dir), "-U", "postgres", "--auth=trust",
-            "--encoding=UTF8", "--locale=C")
-        run(str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-l", str(base / "server.log"),
-            "-o", f"-p {port} -h 127.0.0.1 -k {socket_dir} -c fsync=off", "-w", "start")
-        yield {"host": "127.0.0.1", "port": port, "user": "postgres",
-               "password": "postgres", "database": "postgres"}
+        run(
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+        )
+        run(
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data_dir),
+            "-l",
+            str(base / "server.log"),
+            "-o",
+            f"-p {port} -h 127.0.0.1 -k {socket_dir} -c fsync=off",
+            "-w",
+            "start",
+        )
+        yield {
+            "host": "127.0.0.1",
+            "port": port,
+            "user": "postgres",
+            "password": "postgres",
+            "database": "postgres",
+        }
     finally:
         if (data_dir / "postmaster.pid").exists():
             run(str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "fast", "-w", "stop")

@@ -47,9 +47,10 @@ def postgres():
 
 @pytest.fixture(scope="module")
 def emulators():
-    with SSMEmulator() as ssm, TATEmulator(
-        credentials={EMULATOR_TAT_SECRET_ID: EMULATOR_TAT_SECRET_KEY}
-    ) as tat:
+    with (
+        SSMEmulator() as ssm,
+        TATEmulator(credentials={EMULATOR_TAT_SECRET_ID: EMULATOR_TAT_SECRET_KEY}) as tat,
+    ):
         now = dt.datetime.now(dt.UTC)
         populate_ssm(ssm, AWS_REGIONS, 70, now=now)
         populate_tat(tat, TENCENT_REGIONS, 130, now=now)
@@ -80,14 +81,17 @@ def meltano(tmp_path_factory, postgres, emulators):
 
 def query(postgres, sql, *params):
     with psycopg.connect(
-        host=postgres["host"], port=postgres["port"], user=postgres["user"],
-        dbname=postgres["database"], autocommit=True,
+        host=postgres["host"],
+        port=postgres["port"],
+        user=postgres["user"],
+        dbname=postgres["database"],
+        autocommit=True,
     ) as connection:
         return connection.execute(sql, params).fetchall()
 
 
 def counts_by_region(postgres, table):
-    rows = query(postgres, f'select "Region", count(*) from {SCHEMA}.{table} group by 1')  # noqa: S608
+    rows = query(postgres, f'select "Region", count(*) from {SCHEMA}.{table} group by 1')
     return dict(rows)
 
 
@@ -96,7 +100,8 @@ def column_types(postgres, table):
         postgres,
         "select column_name, data_type from information_schema.columns "
         "where table_schema = %s and table_name = %s",
-        SCHEMA, table,
+        SCHEMA,
+        table,
     )
     return dict(rows)
 
@@ -128,7 +133,7 @@ def test_meltano_run_loads_and_upserts_into_postgres(meltano, postgres, emulator
     sample = ssm.commands("eu-west-1")[0]
     [(loaded,)] = query(
         postgres,
-        f'select "RequestedDateTime" from {SCHEMA}.ssm_commands where "CommandId" = %s',  # noqa: S608
+        f'select "RequestedDateTime" from {SCHEMA}.ssm_commands where "CommandId" = %s',
         sample["CommandId"],
     )
     loaded = loaded if loaded.tzinfo else loaded.replace(tzinfo=dt.UTC)
@@ -156,21 +161,26 @@ def test_meltano_run_loads_and_upserts_into_postgres(meltano, postgres, emulator
         r: len(tat.commands(r)) for r in TENCENT_REGIONS
     }
     [(status,)] = query(
-        postgres, f'select "Status" from {SCHEMA}.ssm_commands where "CommandId" = %s', finished  # noqa: S608
+        postgres,
+        f'select "Status" from {SCHEMA}.ssm_commands where "CommandId" = %s',
+        finished,
     )
     assert status == "Success"
     assert query(
-        postgres, f'select "Region" from {SCHEMA}.ssm_commands where "CommandId" = %s',  # noqa: S608
+        postgres,
+        f'select "Region" from {SCHEMA}.ssm_commands where "CommandId" = %s',
         new_ssm["CommandId"],
     ) == [("ap-southeast-1",)]
     [(name,)] = query(
         postgres,
-        f'select "CommandName" from {SCHEMA}.tat_commands where "CommandId" = %s and "Region" = %s',  # noqa: S608
-        edited, "ap-singapore",
+        f'select "CommandName" from {SCHEMA}.tat_commands where "CommandId" = %s and "Region" = %s',
+        edited,
+        "ap-singapore",
     )
     assert name == "edited-by-e2e"
     assert query(
-        postgres, f'select count(*) from {SCHEMA}.tat_commands where "CommandId" = %s',  # noqa: S608
+        postgres,
+        f'select count(*) from {SCHEMA}.tat_commands where "CommandId" = %s',
         new_tat["CommandId"],
     ) == [(1,)]
 
@@ -181,8 +191,11 @@ def test_meltano_run_loads_and_upserts_into_postgres(meltano, postgres, emulator
         assert sorted(p["context"]["Region"] for p in partitions) == sorted(regions)
         assert all(p["replication_key_value"] for p in partitions)
     newest_tat = max(c["UpdatedTime"] for c in tat.commands("ap-guangzhou"))
-    [guangzhou] = [p for p in bookmarks["tat_commands"]["partitions"]
-                   if p["context"]["Region"] == "ap-guangzhou"]
+    [guangzhou] = [
+        p
+        for p in bookmarks["tat_commands"]["partitions"]
+        if p["context"]["Region"] == "ap-guangzhou"
+    ]
     assert guangzhou["replication_key_value"] == format_timestamp(newest_tat)
 
 

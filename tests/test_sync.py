@@ -461,6 +461,7 @@ def test_error_body_with_charset_is_not_taken_for_no_commands(tmp_path, tat):
         ({"tencent_requests_per_second": 0}, "tencent_requests_per_second"),
         ({"aws_retry_mode": "legacy"}, "aws_retry_mode"),
         ({"aws_assume_role_arn": "role/admin"}, "aws_assume_role_arn"),
+        ({"tencent_secret_key": " pasted-with-spaces "}, "tencent_secret_key has spaces"),
     ],
 )
 def test_bad_settings_fail_before_any_api_call(tmp_path, ssm, tat, config, override, message):
@@ -514,3 +515,35 @@ def test_tat_calls_stay_under_the_configured_rate_per_region(tmp_path, tat):
         # Eight calls at three per second cannot take less than two seconds.
         assert calls[-1].at - calls[0].at >= 2.0
         assert len(run.ids("tat_commands", region)) == 40
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (
+            {"aws_access_key_id": None, "aws_secret_access_key": None, "aws_profile": "nope"},
+            "AWS ListCommands in region us-east-1 failed: ProfileNotFound",
+        ),
+        (
+            {
+                "aws_access_key_id": None,
+                "aws_secret_access_key": None,
+                "aws_assume_role_arn": "arn:aws:iam::123456789012:role/reader",
+            },
+            "AWS AssumeRole in region us-east-1 failed: NoCredentials",
+        ),
+    ],
+)
+def test_aws_credential_setup_errors_are_one_line(tmp_path, ssm, override, expected):
+    config = {
+        k: v
+        for k, v in (emulator_config(ssm, None) | {"aws_regions": ["us-east-1"]} | override).items()
+        if v is not None
+    }
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1].startswith(f"tap-cloudcommands: error: {expected}")
+    assert "Traceback" not in run.stderr
+    assert ssm.calls_for("ListCommands") == []
