@@ -238,3 +238,13 @@ def test_meltano_yml_declares_every_setting_and_marks_secrets_sensitive():
         spec = schema[name]
         assert declared[name].get("sensitive", False) == bool(spec.get("secret")), name
     assert set(extractor["select"]) == {"ssm_commands.*", "tat_commands.*"}
+
+
+def test_readme_settings_table_is_the_about_output(tmp_path):
+    from pathlib import Path
+
+    about = run_tap(tmp_path, {}, args=["--about", "--format=markdown"]).stdout
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for name in TAP_SETTING_NAMES:
+        [row] = [line for line in about.splitlines() if line.startswith(f"| {name} |")]
+        assert row in readme.splitlines(), f"README settings row for {name} is stale"
