@@ -7,6 +7,7 @@ import typing as t
 
 from singer_sdk.streams import Stream
 
+from tap_cloudcommands.conform import compile_conformer
 from tap_cloudcommands.errors import CloudCommandsError
 from tap_cloudcommands.timestamps import UTC, format_timestamp, parse_timestamp
 
@@ -43,6 +44,7 @@ class RegionPartitionedStream(Stream):
         """
         super().__init__(tap)
         self.sync_started_at = dt.datetime.now(UTC)
+        self._conform = compile_conformer(self.schema)
 
     @property
     def partitions(self) -> list[dict[str, t.Any]] | None:
@@ -108,6 +110,37 @@ class RegionPartitionedStream(Stream):
         self.state_manager.write_replication_key_signpost(
             format_timestamp(ceiling), context=context
         )
+
+    def conform(self, record: dict[str, t.Any], region: str) -> dict[str, t.Any] | None:
+        """Make an API object fit the schema; None for one that has no key to load it by.
+
+        Args:
+            record: One API object (changed in place).
+            region: Where it came from, for the log.
+
+        Returns:
+            The record, or None when it lacks a usable primary key.
+        """
+        problems: list[str] = []
+        self._conform(record, problems, self.name)
+        key = record.get("CommandId")
+        if not isinstance(key, str) or not key:
+            self.logger.warning(
+                "Stream %s, region %s: skipped an object without a CommandId: %.200r",
+                self.name,
+                region,
+                record,
+            )
+            return None
+        if problems:
+            self.logger.warning(
+                "Stream %s, region %s, %s: values that did not fit the schema were nulled: %s",
+                self.name,
+                region,
+                key,
+                "; ".join(problems),
+            )
+        return record
 
     def region_of(self, context: Context | None) -> str | None:
         """The partition's region, or None (and a log line) when none is configured.

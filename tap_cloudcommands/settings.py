@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import typing as t
+from difflib import get_close_matches
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
@@ -22,7 +23,7 @@ from tap_cloudcommands.tencent import (
 from tap_cloudcommands.timestamps import UTC, parse_timestamp
 
 if t.TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
 
 AWS_REGION_PATTERN = r"^[a-z]{2}(-(gov|iso|isob|isoe|isof))?-[a-z]+-[0-9]{1,2}$"
 TENCENT_REGION_PATTERN = r"^[a-z]{2,3}-[a-z]+(-[a-z0-9]+)*$"
@@ -163,17 +164,29 @@ CREDENTIAL_PAIRS = (
 )
 
 
-def settings_errors(config: Mapping[str, t.Any], *, now: dt.datetime | None = None) -> list[str]:
-    """Check what the JSON schema cannot: dates, pairs of credentials, URLs.
+def settings_errors(
+    config: Mapping[str, t.Any],
+    *,
+    known: Collection[str] = TAP_SETTING_NAMES,
+    now: dt.datetime | None = None,
+) -> list[str]:
+    """Check what the JSON schema cannot: names, dates, pairs of credentials, URLs.
 
     Args:
         config: The tap's settings.
+        known: Every accepted setting name (the SDK adds its own to the tap's).
         now: The current time (injectable for tests).
 
     Returns:
         One line per problem, each naming the setting and how to fix it.
     """
-    errors = _start_date_errors(config.get("start_date"), now or dt.datetime.now(UTC))
+    errors = [
+        f"unknown setting {name!r}"
+        + (f": did you mean {close[0]!r}?" if (close := get_close_matches(name, known, 1)) else "")
+        for name in config
+        if name not in known
+    ]
+    errors += _start_date_errors(config.get("start_date"), now or dt.datetime.now(UTC))
     errors += [
         f"{key} is set but {pair} is not: set both or neither"
         for key, pair in CREDENTIAL_PAIRS

@@ -119,6 +119,8 @@ class SSMCommandsStream(RegionPartitionedStream):
         for command in commands:
             record = dict(command)
             requested = self.timestamps.normalise(record)["RequestedDateTime"]
+            if self.conform(record, region) is None:
+                continue
             if start is not None and requested is not None and requested < start:
                 continue
             if (
@@ -171,6 +173,8 @@ class TATCommandsStream(RegionPartitionedStream):
         for command in scan:
             record = dict(command)
             updated = self.timestamps.normalise(record)["UpdatedTime"]
+            if self.conform(record, region) is None:
+                continue
             if start is not None and updated is not None and updated < start:
                 continue
             yield record

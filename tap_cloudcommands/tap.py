@@ -13,6 +13,7 @@ from typing_extensions import override
 
 from tap_cloudcommands.aws import AWSConnector
 from tap_cloudcommands.errors import CloudCommandsError
+from tap_cloudcommands.inputs import InputError, catalog_errors, json_file_errors, state_errors
 from tap_cloudcommands.settings import CONFIG_SCHEMA, settings_errors
 from tap_cloudcommands.streams import SSMCommandsStream, TATCommandsStream
 from tap_cloudcommands.tencent import TencentConnector
@@ -45,8 +46,17 @@ class TapCloudCommands(Tap):
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
         super().__init__(*args, validate_config=validate_config, **kwargs)
-        if validate_config and (errors := settings_errors(self.config)):
+        if not validate_config:
+            return
+        known_settings = set(self.config_jsonschema["properties"])
+        if errors := settings_errors(self.config, known=known_settings):
             raise ConfigValidationError("Config validation failed", errors=errors)
+        replication_keys = {s.name: str(s.replication_key) for s in self.streams.values()}
+        errors = state_errors(self.state, replication_keys)
+        if self.input_catalog is not None:
+            errors += catalog_errors(list(self.input_catalog), list(replication_keys))
+        if errors:
+            raise InputError("; ".join(errors))
 
     @override
     def discover_streams(self) -> list[Stream]:
@@ -58,6 +68,8 @@ class TapCloudCommands(Tap):
 def main() -> None:
     """Run the CLI; an error meant for the user ends it with one line and exit code 1."""
     try:
+        if errors := json_file_errors(sys.argv[1:]):
+            raise InputError("; ".join(errors))
         TapCloudCommands.cli()
     except CloudCommandsError as exc:
         sys.stderr.write(f"tap-cloudcommands: error: {exc}\n")

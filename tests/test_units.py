@@ -39,7 +39,7 @@ def test_timestamps_become_fixed_width_utc(value, expected):
     "value", ["yesterday", None, True, [], "P1D", "0001-01-01T00:00:00+08:00", 1e20]
 )
 def test_non_timestamps_are_rejected(value):
-    with pytest.raises(ValueError, match="not a|out of range"):
+    with pytest.raises(ValueError, match=r"not a|out of range"):
         normalize_timestamp(value)
 
 

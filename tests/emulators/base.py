@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, ClassVar, Self, TypeVar
 
-from .faults import Fault, FaultQueue
+from .faults import Fault, FaultQueue, FaultRatio
 from .rates import Arrival, ArrivalLog
 from .seeded import SeededRandom
 
@@ -290,6 +290,23 @@ class EmulatorServer:
             raise ValueError(f"{type(self).__name__} does not support fault kind {fault.kind!r}")
         self._faults.push(fault)
         return fault
+
+    def inject_ratio(self, fault: Fault, ratio: float, *, seed: int = 0) -> FaultRatio:
+        """Apply a fault to a seeded random share of matching requests (a storm).
+
+        Args:
+            fault: The fault (its ``count`` is ignored).
+            ratio: Share of matching requests to hit, 0..1.
+            seed: Seed of the draw.
+
+        Returns:
+            The storm; its ``hits`` counts the requests it hit.
+        """
+        if fault.kind not in self.supported_fault_kinds:
+            raise ValueError(f"{type(self).__name__} does not support fault kind {fault.kind!r}")
+        storm = FaultRatio(fault, ratio, seed)
+        self._faults.add_ratio(storm)
+        return storm
 
     def pending_faults(self) -> list[Fault]:
         """Faults that still have uses left."""

@@ -9,6 +9,7 @@ without touching the servers.
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass
 
@@ -65,12 +66,54 @@ class Fault:
         )
 
 
+@dataclass
+class FaultRatio:
+    """A fault that hits a seeded random share of matching requests, for storms.
+
+    Attributes:
+        fault: What to apply (its ``count`` is ignored).
+        ratio: Share of matching requests hit, 0..1.
+        seed: Seed of the draw, so a storm is the same on every run.
+        hits: How many requests it has hit so far.
+    """
+
+    fault: Fault
+    ratio: float
+    seed: int = 0
+    hits: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.ratio <= 1:
+            raise ValueError("ratio must be between 0 and 1")
+        self._random = random.Random(self.seed)
+
+    def draw(self, action: str, region: str) -> bool:
+        """Tell whether this request is hit."""
+        matches = (self.fault.action is None or self.fault.action == action) and (
+            self.fault.region is None or self.fault.region == region
+        )
+        if matches and self._random.random() < self.ratio:
+            self.hits += 1
+            return True
+        return False
+
+
 class FaultQueue:
-    """A thread-safe FIFO of faults, consumed one use at a time."""
+    """A thread-safe FIFO of faults, consumed one use at a time, plus seeded storms."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._ratios: list[FaultRatio] = []
+
+    def add_ratio(self, storm: FaultRatio) -> None:
+        """Add a storm, applied to requests no queued fault claims.
+
+        Args:
+            storm: The storm.
+        """
+        with self._lock:
+            self._ratios.append(storm)
 
     def push(self, fault: Fault) -> None:
         """Queue a fault behind the ones already waiting.
@@ -98,6 +141,9 @@ class FaultQueue:
                     # Exhausted faults leave the queue so later ones are not shadowed.
                     self._faults = [f for f in self._faults if f.count > 0]
                     return fault
+            for storm in self._ratios:
+                if storm.draw(action, region):
+                    return storm.fault
         return None
 
     def pending(self) -> list[Fault]:
@@ -106,6 +152,7 @@ class FaultQueue:
             return list(self._faults)
 
     def clear(self) -> None:
-        """Drop every queued fault."""
+        """Drop every queued fault and storm."""
         with self._lock:
+            self._ratios = []
             self._faults.clear()
