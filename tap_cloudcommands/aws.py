@@ -172,6 +172,8 @@ class AWSConnector:
                             ),
                         },
                         user_agent_extra=package_name.replace("_", "-"),
+                        connect_timeout=self._config.get("request_timeout_seconds", 60),
+                        read_timeout=self._config.get("request_timeout_seconds", 60),
                     ),
                 )
             return self._clients[region]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import typing as t
 
 from singer_sdk.streams import Stream
+from typing_extensions import override
 
 from tap_cloudcommands.conform import compile_conformer
 from tap_cloudcommands.errors import CloudCommandsError
 from tap_cloudcommands.timestamps import UTC, format_timestamp, parse_timestamp
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
 
@@ -142,18 +146,23 @@ class RegionPartitionedStream(Stream):
             )
         return record
 
-    def region_of(self, context: Context | None) -> str | None:
-        """The partition's region, or None (and a log line) when none is configured.
-
-        Args:
-            context: The region partition.
-
-        Returns:
-            The region name.
-        """
+    @override
+    def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         if context is None:
             self.logger.info(
                 "Stream %s: no %s configured, nothing to sync", self.name, self.regions_setting
             )
-            return None
-        return str(context["Region"])
+            return
+        # The SDK writes STATE only at the end of a stream; writing it as each region
+        # starts lets a sync killed in one region resume after the regions already done.
+        self._write_state_message()
+        yield from self.region_records(context, str(context["Region"]))
+
+    @abc.abstractmethod
+    def region_records(self, context: Context, region: str) -> Iterator[dict[str, t.Any]]:
+        """Yield one region's records and cap its bookmark.
+
+        Args:
+            context: The region partition.
+            region: Its region name.
+        """

@@ -27,6 +27,7 @@ if t.TYPE_CHECKING:
 
 AWS_REGION_PATTERN = r"^[a-z]{2}(-(gov|iso|isob|isoe|isof))?-[a-z]+-[0-9]{1,2}$"
 TENCENT_REGION_PATTERN = r"^[a-z]{2,3}-[a-z]+(-[a-z0-9]+)*$"
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 60
 ENDPOINT_URL_PATTERN = r"^https?://[^/\s?#]+/?$"
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
 SESSION_NAME_PATTERN = r"^[\w+=,.@-]{2,64}$"
@@ -108,6 +109,13 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=DEFAULT_SSM_STATUS_LOOKBACK_DAYS,
         description="A command still Pending/InProgress/Cancelling is read again on later "
         "syncs until it ends, if requested within this many days (SSM keeps about 30).",
+    ),
+    th.Property(
+        "request_timeout_seconds",
+        th.IntegerType(minimum=1, maximum=600),
+        default=DEFAULT_REQUEST_TIMEOUT_SECONDS,
+        description="Seconds to wait to connect and for each answer, on both clouds; a "
+        "call that takes longer counts as a failed attempt and is retried.",
     ),
     # Tencent Cloud
     th.Property("tencent_secret_id", th.StringType, secret=True, description="Tencent SecretId."),

@@ -104,10 +104,7 @@ class SSMCommandsStream(RegionPartitionedStream):
         return dt.timedelta(days=days)
 
     @override
-    def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
-        region = self.region_of(context)
-        if region is None:
-            return
+    def region_records(self, context: Context, region: str) -> Iterator[dict[str, t.Any]]:
         start = self.starting_time(context)
         ceiling = self.bookmark_ceiling
         oldest_worth_rereading = self.sync_started_at - self.status_lookback
@@ -159,10 +156,7 @@ class TATCommandsStream(RegionPartitionedStream):
         self.timestamps = TimestampFields(self, ("CreatedTime", "UpdatedTime"))
 
     @override
-    def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
-        region = self.region_of(context)
-        if region is None:
-            return
+    def region_records(self, context: Context, region: str) -> Iterator[dict[str, t.Any]]:
         start = self.starting_time(context)
         scan = self.connector.scan(
             region,

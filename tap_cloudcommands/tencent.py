@@ -28,7 +28,7 @@ TAT_MAX_PAGE_SIZE = 100
 DEFAULT_REQUESTS_PER_SECOND = 20
 DEFAULT_MAX_ATTEMPTS = 5
 MAX_SCANS = 3
-REQUEST_TIMEOUT_SECONDS = 30
+REQUEST_TIMEOUT_SECONDS = 60
 
 RETRYABLE_CODES = (
     "RequestLimitExceeded",
@@ -221,7 +221,10 @@ class TencentConnector:
             ) from None
 
     def _profile(self) -> ClientProfile:
-        http_profile = HttpProfile(reqTimeout=REQUEST_TIMEOUT_SECONDS, keepAlive=True)
+        http_profile = HttpProfile(
+            reqTimeout=self._config.get("request_timeout_seconds", REQUEST_TIMEOUT_SECONDS),
+            keepAlive=True,
+        )
         if endpoint_url := self._config.get("tencent_endpoint_url"):
             parts = urlsplit(endpoint_url)
             http_profile.endpoint = parts.netloc

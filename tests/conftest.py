@@ -69,3 +69,28 @@ def moto_server() -> t.Iterator[str]:
     urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))  # noqa: S310 - loopback only
     yield url
     server.stop()
+
+
+# ---------------------------------------------------------------- fault-suite report
+FAULT_REPORT: list[tuple[str, int, int, int, str]] = []
+
+
+@pytest.fixture
+def report() -> t.Callable[..., None]:
+    """Add a row to the fault-injection table printed at the end of the run."""
+
+    def add(scenario: str, *, runs: int, expected: int, delivered: int, ok: bool) -> None:
+        FAULT_REPORT.append((scenario, runs, expected, delivered, "pass" if ok else "FAIL"))
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter: t.Any) -> None:
+    if not FAULT_REPORT:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("| scenario | runs | records expected | records delivered | result |")
+    write("|:--|--:|--:|--:|:--|")
+    for scenario, runs, expected, delivered, result in FAULT_REPORT:
+        write(f"| {scenario} | {runs} | {expected} | {delivered} | {result} |")

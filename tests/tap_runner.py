@@ -73,6 +73,57 @@ class TapRun:
         return [line for line in self.stderr.splitlines() if "error" in line.lower()]
 
 
+def tap_command(
+    run_dir: Path,
+    config: dict[str, t.Any],
+    state: dict[str, t.Any] | None,
+    catalog: dict[str, t.Any] | None,
+    args: t.Sequence[str],
+) -> list[str]:
+    """The CLI invocation, with its files written into ``run_dir``."""
+    command = [sys.executable, "-m", "tap_cloudcommands"]
+    config_path = run_dir / "config.json"
+    config_path.write_text(json.dumps(config))
+    command += ["--config", str(config_path)]
+    if state is not None:
+        (run_dir / "state.json").write_text(json.dumps(state))
+        command += ["--state", str(run_dir / "state.json")]
+    if catalog is not None:
+        (run_dir / "catalog.json").write_text(json.dumps(catalog))
+        command += ["--catalog", str(run_dir / "catalog.json")]
+    return command + list(args)
+
+
+def tap_env(env: dict[str, str] | None) -> dict[str, str]:
+    """The process environment of a hermetic tap run."""
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(STRIPPED_ENV_PREFIXES) and k not in STRIPPED_ENV_NAMES
+    }
+    return full_env | HERMETIC_ENV | (env or {})
+
+
+def parse_messages(stdout: str) -> list[dict[str, t.Any]]:
+    """The Singer messages among the lines of stdout."""
+    messages = []
+    for line in stdout.splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue  # --discover and --about print multi-line JSON
+        if isinstance(message, dict) and "type" in message:
+            messages.append(message)
+    return messages
+
+
+def new_run_dir(tmp_path: Path) -> Path:
+    """A fresh directory for one run's files."""
+    run_dir = tmp_path / f"run-{len(list(tmp_path.glob('run-*')))}"
+    run_dir.mkdir()
+    return run_dir
+
+
 def run_tap(
     tmp_path: Path,
     config: dict[str, t.Any],
@@ -97,31 +148,39 @@ def run_tap(
     Returns:
         The exit code, output and parsed Singer messages.
     """
-    run_dir = tmp_path / f"run-{len(list(tmp_path.glob('run-*')))}"
-    run_dir.mkdir()
-    command = [sys.executable, "-m", "tap_cloudcommands"]
-    config_path = run_dir / "config.json"
-    config_path.write_text(json.dumps(config))
-    command += ["--config", str(config_path)]
-    if state is not None:
-        (run_dir / "state.json").write_text(json.dumps(state))
-        command += ["--state", str(run_dir / "state.json")]
-    if catalog is not None:
-        (run_dir / "catalog.json").write_text(json.dumps(catalog))
-        command += ["--catalog", str(run_dir / "catalog.json")]
-    command += list(args)
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(STRIPPED_ENV_PREFIXES)}
-    full_env.update(HERMETIC_ENV)
-    full_env.update(env or {})
+    command = tap_command(new_run_dir(tmp_path), config, state, catalog, args)
     done = subprocess.run(
-        command, capture_output=True, text=True, env=full_env, timeout=timeout, check=False
+        command, capture_output=True, text=True, env=tap_env(env), timeout=timeout, check=False
     )
-    messages = []
-    for line in done.stdout.splitlines():
-        try:
-            message = json.loads(line)
-        except ValueError:
-            continue  # --discover and --about print multi-line JSON
-        if isinstance(message, dict) and "type" in message:
-            messages.append(message)
-    return TapRun(done.returncode, done.stdout, done.stderr, messages)
+    return TapRun(done.returncode, done.stdout, done.stderr, parse_messages(done.stdout))
+
+
+def run_tap_killed_after(
+    tmp_path: Path,
+    config: dict[str, t.Any],
+    records: int,
+    *,
+    state: dict[str, t.Any] | None = None,
+) -> TapRun:
+    """Run the tap and SIGKILL it once ``records`` RECORD messages have been read.
+
+    Returns:
+        What was read before the kill (returncode -9), or the whole run if it ended first.
+    """
+    command = tap_command(new_run_dir(tmp_path), config, state, None, ())
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=tap_env(None)
+    )
+    assert process.stdout is not None
+    lines, seen = [], 0
+    for line in process.stdout:
+        lines.append(line)
+        if line.startswith('{"type":"RECORD"'):
+            seen += 1
+            if seen >= records:
+                process.kill()
+                break
+    process.stdout.close()
+    returncode = process.wait(timeout=60)
+    stdout = "".join(lines)
+    return TapRun(returncode, stdout, "", parse_messages(stdout))

@@ -79,6 +79,8 @@ class SSMEmulator(EmulatorServer):
         super().__init__(port=port)
         self.valid_access_keys = valid_access_keys
         self.assume_role_denied = False
+        # Session tokens answered with ExpiredTokenException, as AWS does once they lapse.
+        self.expired_session_tokens: set[str] = set()
         self.required_external_id: str | None = None
         self.issued_credentials: list[IssuedCredentials] = []
         self._commands: dict[str, dict[str, dict[str, Any]]] = {}
@@ -222,6 +224,10 @@ class SSMEmulator(EmulatorServer):
     def authenticate(self, request: ApiRequest) -> Reply | None:
         """Refuse unknown access keys, and assumed-role keys without their session token."""
         key = request.access_key_id
+        if request.session_token and request.session_token in self.expired_session_tokens:
+            return _json_error(
+                "ExpiredTokenException", "The security token included in the request is expired"
+            )
         if self.valid_access_keys is not None and key not in self.valid_access_keys:
             return self._auth_error(request)
         issued = next((c for c in self.issued_credentials if c.access_key_id == key), None)
