@@ -178,14 +178,14 @@ class AWSConnector:
                 )
             return self._clients[region]
 
-    def list_commands(
+    def list_command_pages(
         self,
         region: str,
         *,
         invoked_after: dt.datetime | None,
         page_size: int = SSM_MAX_PAGE_SIZE,
-    ) -> Iterator[CommandTypeDef]:
-        """Yield every command of a region requested at or after a time.
+    ) -> Iterator[list[CommandTypeDef]]:
+        """Yield every page of a region's commands requested at or after a time.
 
         Args:
             region: An AWS region name.
@@ -194,7 +194,7 @@ class AWSConnector:
             page_size: ``MaxResults`` per call, 1..50.
 
         Yields:
-            Commands as boto3 returns them.
+            Each page's commands as boto3 returns them.
 
         Raises:
             CloudAuthError: If AWS refuses the credentials or the permission.
@@ -206,7 +206,7 @@ class AWSConnector:
             request["Filters"] = [{"key": "InvokedAfter", "value": value}]
         while True:
             page = self._list_commands_page(region, request)
-            yield from page["Commands"]
+            yield page["Commands"]
             if not (token := page.get("NextToken")):
                 return
             request["NextToken"] = token

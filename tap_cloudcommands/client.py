@@ -6,15 +6,17 @@ import abc
 import datetime as dt
 import typing as t
 
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import Stream
 from typing_extensions import override
 
-from tap_cloudcommands.conform import compile_conformer
+from tap_cloudcommands.conform import Findings, compile_conformer
 from tap_cloudcommands.errors import CloudCommandsError
+from tap_cloudcommands.feeds import PageFeed
 from tap_cloudcommands.timestamps import UTC, format_timestamp, parse_timestamp
 
 if t.TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
@@ -38,6 +40,8 @@ class RegionPartitionedStream(Stream):
     """
 
     is_sorted = False
+    # conform() already makes every record fit its schema, at a fraction of the cost.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     regions_setting: t.ClassVar[str]
 
     def __init__(self, tap: Tap) -> None:
@@ -49,6 +53,8 @@ class RegionPartitionedStream(Stream):
         super().__init__(tap)
         self.sync_started_at = dt.datetime.now(UTC)
         self._conform = compile_conformer(self.schema)
+        self._feeds: dict[str, PageFeed] | None = None
+        self._dropped_fields: set[str] = set()
 
     @property
     def partitions(self) -> list[dict[str, t.Any]] | None:
@@ -77,8 +83,11 @@ class RegionPartitionedStream(Stream):
         start_date = parse_timestamp(start_date_value)
         return value if bookmark >= start_date else start_date_value
 
-    def starting_time(self, context: Context | None) -> dt.datetime | None:
+    def starting_time(self, context: Context) -> dt.datetime | None:
         """The first instant this partition's sync must cover.
+
+        Read from the state directly (not the SDK's per-partition starting value) because
+        regions are fetched ahead of their turn.
 
         Args:
             context: The region partition.
@@ -86,8 +95,14 @@ class RegionPartitionedStream(Stream):
         Returns:
             The bookmark or ``start_date``, whichever is later; None means everything.
         """
-        value = self.get_starting_replication_key_value(context)
-        return None if value is None else self._parse_bookmark(value)
+        state = self.state_manager.get_context_state(context)
+        candidates = []
+        bookmark = state.get("replication_key_value")
+        if bookmark is not None and state.get("replication_key") == self.replication_key:
+            candidates.append(self._parse_bookmark(bookmark))
+        if (start_date := self.config.get("start_date")) is not None:
+            candidates.append(parse_timestamp(start_date))
+        return max(candidates, default=None)
 
     def _parse_bookmark(self, value: object) -> dt.datetime:
         try:
@@ -125,8 +140,16 @@ class RegionPartitionedStream(Stream):
         Returns:
             The record, or None when it lacks a usable primary key.
         """
-        problems: list[str] = []
-        self._conform(record, problems, self.name)
+        findings = Findings()
+        self._conform(record, findings, self.name)
+        if new_fields := set(findings.dropped) - self._dropped_fields:
+            self._dropped_fields |= new_fields
+            self.logger.warning(
+                "Stream %s: the API sent fields the schema lacks, not emitted: %s",
+                self.name,
+                ", ".join(sorted(new_fields)),
+            )
+        problems = findings.problems
         key = record.get("CommandId")
         if not isinstance(key, str) or not key:
             self.logger.warning(
@@ -156,13 +179,42 @@ class RegionPartitionedStream(Stream):
         # The SDK writes STATE only at the end of a stream; writing it as each region
         # starts lets a sync killed in one region resume after the regions already done.
         self._write_state_message()
-        yield from self.region_records(context, str(context["Region"]))
+        region = str(context["Region"])
+        feed = self._region_feeds()[region]
+        try:
+            yield from self.region_records(context, region, feed.items())
+        finally:
+            feed.close()
+
+    def _region_feeds(self) -> dict[str, PageFeed]:
+        """Start fetching every region at once, the first time any region is synced."""
+        if self._feeds is None:
+            self._feeds = {
+                context["Region"]: PageFeed(
+                    f"{self.name}-{context['Region']}",
+                    self.fetch_pages(context, context["Region"]),
+                )
+                for context in self.partitions or []
+            }
+        return self._feeds
 
     @abc.abstractmethod
-    def region_records(self, context: Context, region: str) -> Iterator[dict[str, t.Any]]:
-        """Yield one region's records and cap its bookmark.
+    def fetch_pages(self, context: Context, region: str) -> Iterable[list[dict[str, t.Any]]]:
+        """Return a lazy iterable of one region's API pages (iterated on a feed thread).
 
         Args:
             context: The region partition.
             region: Its region name.
+        """
+
+    @abc.abstractmethod
+    def region_records(
+        self, context: Context, region: str, objects: Iterator[dict[str, t.Any]]
+    ) -> Iterator[dict[str, t.Any]]:
+        """Turn one region's API objects into records and cap its bookmark.
+
+        Args:
+            context: The region partition.
+            region: Its region name.
+            objects: The API objects, in the API's order.
         """

@@ -10,8 +10,21 @@ from __future__ import annotations
 
 import typing as t
 
-Conformer = t.Callable[[t.Any, list[str], str], t.Any]
 MISSING = object()
+
+
+class Findings:
+    """What conforming one record changed: values nulled, and fields the schema lacks."""
+
+    __slots__ = ("dropped", "problems")
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.problems: list[str] = []
+        self.dropped: list[str] = []
+
+
+Conformer = t.Callable[[t.Any, Findings, str], t.Any]
 
 
 def _types(schema: dict[str, t.Any]) -> set[str]:
@@ -78,8 +91,9 @@ def compile_conformer(schema: dict[str, t.Any]) -> Conformer:
         schema: A JSON schema as the SDK's typing helpers produce.
 
     Returns:
-        ``conform(value, problems, path)``: the conformed value (None when it cannot be
-        made to fit); each replaced or dropped value appends a line to ``problems``.
+        ``conform(value, findings, path)``: the conformed value (None when it cannot be
+        made to fit); each replaced value adds a line to ``findings.problems`` and each
+        field the schema does not allow is removed and named in ``findings.dropped``.
     """
     types = _types(schema)
     if "object" in types:
@@ -88,12 +102,14 @@ def compile_conformer(schema: dict[str, t.Any]) -> Conformer:
         return _array_conformer(schema)
     convert = next((SCALARS[name] for name in SCALARS if name in types), None)
 
-    def conform_scalar(value: t.Any, problems: list[str], path: str) -> t.Any:  # noqa: ANN401
+    def conform_scalar(value: t.Any, findings: Findings, path: str) -> t.Any:  # noqa: ANN401
         if value is None or convert is None:
             return value
         converted = convert(value)
         if converted is MISSING:
-            problems.append(f"{path}: {type(value).__name__} {value!r:.40} is not {sorted(types)}")
+            findings.problems.append(
+                f"{path}: {type(value).__name__} {value!r:.40} is not {sorted(types)}"
+            )
             return None
         return converted
 
@@ -107,16 +123,20 @@ def _object_conformer(schema: dict[str, t.Any]) -> Conformer:
     extra = schema.get("additionalProperties")
     conform_extra = compile_conformer(extra) if isinstance(extra, dict) else None
 
-    def conform_object(value: t.Any, problems: list[str], path: str) -> t.Any:  # noqa: ANN401
+    def conform_object(value: t.Any, findings: Findings, path: str) -> t.Any:  # noqa: ANN401
         if value is None:
             return None
         if not isinstance(value, dict):
-            problems.append(f"{path}: {type(value).__name__} is not an object")
+            findings.problems.append(f"{path}: {type(value).__name__} is not an object")
             return None
+        for name in [name for name in value if name not in properties]:
+            if not extra:
+                del value[name]
+                findings.dropped.append(f"{path}.{name}")
         for name, item in value.items():
             conform_item = properties.get(name, conform_extra)
             if conform_item is not None and item is not None:
-                value[name] = conform_item(item, problems, f"{path}.{name}")
+                value[name] = conform_item(item, findings, f"{path}.{name}")
         return value
 
     return conform_object
@@ -125,16 +145,18 @@ def _object_conformer(schema: dict[str, t.Any]) -> Conformer:
 def _array_conformer(schema: dict[str, t.Any]) -> Conformer:
     conform_item = compile_conformer(schema.get("items", {}))
 
-    def conform_array(value: t.Any, problems: list[str], path: str) -> t.Any:  # noqa: ANN401
+    def conform_array(value: t.Any, findings: Findings, path: str) -> t.Any:  # noqa: ANN401
         if value is None:
             return None
         if not isinstance(value, list):
-            problems.append(f"{path}: {type(value).__name__} is not an array")
+            findings.problems.append(f"{path}: {type(value).__name__} is not an array")
             return None
-        conformed = [conform_item(item, problems, f"{path}[]") for item in value]
+        conformed = [conform_item(item, findings, f"{path}[]") for item in value]
         kept = [item for item in conformed if item is not None]
         if len(kept) != len(conformed):
-            problems.append(f"{path}: {len(conformed) - len(kept)} unusable item(s) dropped")
+            findings.problems.append(
+                f"{path}: {len(conformed) - len(kept)} unusable item(s) dropped"
+            )
         return kept
 
     return conform_array

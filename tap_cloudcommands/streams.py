@@ -10,7 +10,7 @@ from typing_extensions import override
 from tap_cloudcommands.aws import SSM_MAX_PAGE_SIZE, AWSConnector
 from tap_cloudcommands.client import RegionPartitionedStream
 from tap_cloudcommands.schemas import SSM_COMMAND_SCHEMA, TAT_COMMAND_SCHEMA
-from tap_cloudcommands.tencent import TAT_MAX_PAGE_SIZE, TencentConnector
+from tap_cloudcommands.tencent import TAT_MAX_PAGE_SIZE, OffsetScan, TencentConnector
 from tap_cloudcommands.timestamps import EPOCH, format_timestamp, parse_timestamp
 
 if t.TYPE_CHECKING:
@@ -104,16 +104,24 @@ class SSMCommandsStream(RegionPartitionedStream):
         return dt.timedelta(days=days)
 
     @override
-    def region_records(self, context: Context, region: str) -> Iterator[dict[str, t.Any]]:
+    def fetch_pages(self, context: Context, region: str) -> Iterable[list[dict[str, t.Any]]]:
+        return t.cast(
+            "Iterable[list[dict[str, t.Any]]]",
+            self.connector.list_command_pages(
+                region,
+                invoked_after=self.starting_time(context),
+                page_size=self.config.get("ssm_page_size", SSM_MAX_PAGE_SIZE),
+            ),
+        )
+
+    @override
+    def region_records(
+        self, context: Context, region: str, objects: Iterator[dict[str, t.Any]]
+    ) -> Iterator[dict[str, t.Any]]:
         start = self.starting_time(context)
         ceiling = self.bookmark_ceiling
         oldest_worth_rereading = self.sync_started_at - self.status_lookback
-        commands = self.connector.list_commands(
-            region,
-            invoked_after=start,
-            page_size=self.config.get("ssm_page_size", SSM_MAX_PAGE_SIZE),
-        )
-        for command in commands:
+        for command in objects:
             record = dict(command)
             requested = self.timestamps.normalise(record)["RequestedDateTime"]
             if self.conform(record, region) is None:
@@ -154,17 +162,25 @@ class TATCommandsStream(RegionPartitionedStream):
         super().__init__(tap)
         self.connector = connector
         self.timestamps = TimestampFields(self, ("CreatedTime", "UpdatedTime"))
+        self._scans: dict[str, OffsetScan] = {}
 
     @override
-    def region_records(self, context: Context, region: str) -> Iterator[dict[str, t.Any]]:
-        start = self.starting_time(context)
+    def fetch_pages(self, context: Context, region: str) -> Iterable[list[dict[str, t.Any]]]:
         scan = self.connector.scan(
             region,
             "DescribeCommands",
             "CommandSet",
             page_size=self.config.get("tat_page_size", TAT_MAX_PAGE_SIZE),
         )
-        for command in scan:
+        self._scans[region] = scan
+        return scan.pages()
+
+    @override
+    def region_records(
+        self, context: Context, region: str, objects: Iterator[dict[str, t.Any]]
+    ) -> Iterator[dict[str, t.Any]]:
+        start = self.starting_time(context)
+        for command in objects:
             record = dict(command)
             updated = self.timestamps.normalise(record)["UpdatedTime"]
             if self.conform(record, region) is None:
@@ -172,7 +188,7 @@ class TATCommandsStream(RegionPartitionedStream):
             if start is not None and updated is not None and updated < start:
                 continue
             yield record
-        if scan.consistent:
+        if self._scans[region].consistent:
             self.cap_bookmark(context, self.bookmark_ceiling)
         else:
             self.logger.warning(

@@ -23,33 +23,15 @@ def parse_timestamp(value: object) -> dt.datetime:
             ISO 8601 / RFC 3339 string with ``Z``, an offset, or no zone (taken as UTC).
 
     Returns:
-        The same instant in UTC.
+        The same instant in UTC, as a plain ``datetime``.
 
     Raises:
-        ValueError: If the value is not a timestamp.
+        ValueError: If the value is not a timestamp, or not one a datetime can hold.
     """
-    if isinstance(value, dt.datetime):
-        parsed = value if value.tzinfo else value.replace(tzinfo=UTC)
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            parsed = dt.datetime.fromtimestamp(value, tz=UTC)
-        except (OverflowError, OSError, ValueError) as exc:
-            msg = f"timestamp out of range: {value!r}"
-            raise ValueError(msg) from exc
-    elif isinstance(value, str):
-        try:
-            parsed_any = pendulum.parse(value, tz="UTC")
-        except (pendulum.parsing.exceptions.ParserError, ValueError) as exc:
-            msg = f"not a timestamp: {value!r}"
-            raise ValueError(msg) from exc
-        if not isinstance(parsed_any, dt.datetime):
-            msg = f"not a date and time: {value!r}"
-            raise ValueError(msg)  # noqa: TRY004 - callers handle one error type
-        parsed = parsed_any
-    else:
-        msg = f"not a timestamp: {value!r}"
-        raise ValueError(msg)  # noqa: TRY004 - callers handle one error type
     try:
+        parsed = _to_datetime(value)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
         in_utc = parsed.astimezone(UTC)
     except (OverflowError, OSError) as exc:
         msg = f"timestamp out of range: {value!r}"
@@ -65,6 +47,30 @@ def parse_timestamp(value: object) -> dt.datetime:
         in_utc.microsecond,
         tzinfo=UTC,
     )
+
+
+def _to_datetime(value: object) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, tz=UTC)
+    if not isinstance(value, str):
+        msg = f"not a timestamp: {value!r}"
+        raise ValueError(msg)  # noqa: TRY004 - callers handle one error type
+    try:
+        # The stdlib reads the forms the APIs send (Z, offsets, fractions), and fast.
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        parsed = pendulum.parse(value, tz="UTC")
+    except (pendulum.parsing.exceptions.ParserError, ValueError) as exc:
+        msg = f"not a timestamp: {value!r}"
+        raise ValueError(msg) from exc
+    if not isinstance(parsed, dt.datetime):
+        msg = f"not a date and time: {value!r}"
+        raise ValueError(msg)  # noqa: TRY004 - callers handle one error type
+    return parsed
 
 
 def format_timestamp(value: dt.datetime) -> str:

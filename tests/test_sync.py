@@ -285,7 +285,9 @@ def test_tat_delete_between_pages_loses_nothing(tmp_path, tat):
     assert len(remaining) == 249
     assert remaining <= set(run.ids("tat_commands"))
     offsets = [c.params["Offset"] for c in tat.calls_for("DescribeCommands")]
-    assert offsets == [0, 100, 0, 100, 200], "the shifted scan is started over"
+    # Pages after the first are fetched several at a time; the shifted scan starts over.
+    assert offsets.count(0) == 2, offsets
+    assert sorted(offsets[offsets.index(0, 1) :]) == [0, 100, 200], offsets
     assert "changed during scan" in run.stderr
     assert run.bookmarks("tat_commands")["ap-guangzhou"] is not None
 

@@ -2,27 +2,36 @@
 
 An :class:`EmulatorServer` runs a ``ThreadingHTTPServer`` on 127.0.0.1 in a
 background thread and owns everything that is not protocol specific: the call
-log, fault injection, rate accounting, response hooks, result ordering and the
-data lock. Subclasses turn raw HTTP into an :class:`ApiRequest` and an
-:class:`ApiRequest` into a :class:`Reply`.
+log, fault injection, rate accounting, latency, response hooks, result ordering,
+the data lock and the ``/_emulator/`` control paths. Subclasses turn raw HTTP into an
+:class:`ApiRequest` and an :class:`ApiRequest` into a :class:`Reply`.
+
+Concurrency: each connection has its own thread. Decoding, fault and rate-limit
+decisions and the :attr:`EmulatorServer.latency_seconds` sleep happen outside
+:attr:`EmulatorServer.lock`; only producing the answer, writing it and the response
+hooks hold it, so concurrent requests overlap the way they do against a real cloud.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from .faults import Fault, FaultQueue, FaultRatio
 from .rates import Arrival, ArrivalLog
 from .seeded import SeededRandom
+
+if TYPE_CHECKING:
+    from .store import CommandStore
 
 __all__ = [
     "LOOPBACK",
@@ -41,9 +50,15 @@ logger = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
 ORDERS = frozenset({"newest_first", "oldest_first", "shuffled"})
 BASE_FAULT_KINDS = frozenset({"throttle", "server_error", "auth", "slow", "drop", "malformed"})
+# Out-of-band control paths (no auth, never logged as calls), for out-of-process users.
+CONTROL_PREFIX = "/_emulator/"
+STATS_PATH = CONTROL_PREFIX + "stats"
+RESET_CALLS_PATH = CONTROL_PREFIX + "reset-calls"
 
 RecordT = TypeVar("RecordT")
 Hook = Callable[["Call"], None]
+# Commands rendered per lock acquisition while warming, so serving never stalls long.
+WARM_BATCH = 2000
 
 
 @dataclass
@@ -123,6 +138,8 @@ class _EmulatorHTTPServer(ThreadingHTTPServer):
     # Daemon threads let a test process exit even if a client left a socket open.
     daemon_threads = True
     allow_reuse_address = True
+    # The default backlog (5) makes bursts of concurrent clients wait for SYN retries.
+    request_queue_size = 128
 
     def __init__(self, port: int, emulator: EmulatorServer) -> None:
         self.emulator = emulator
@@ -132,6 +149,9 @@ class _EmulatorHTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _EmulatorHTTPServer
     server_version = "CloudEmulator/1.0"
+    # Headers and body go out as two writes: without TCP_NODELAY, Nagle's algorithm
+    # and the client's delayed ACK can hold the body back for tens of milliseconds.
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:
         self.server.emulator.handle_http(self)
@@ -158,10 +178,20 @@ class EmulatorServer:
             it stays empty.
         rate_limit_per_second: When set, a region+action that exceeds this many
             requests in a sliding 1 s window is answered with a throttling error.
+        latency_seconds: When > 0, every API request is answered this long after it
+            arrived. The wait happens after the arrival is recorded and the fault and
+            rate-limit decisions are taken, outside :attr:`lock`, so concurrent
+            requests overlap. A "slow" fault's delay comes on top of it.
         order_seed: Seed of the "shuffled" order.
+
+    Control paths (answered without auth, latency or faults, and never logged as calls):
+    ``GET /_emulator/stats`` returns :meth:`stats` as JSON; ``POST /_emulator/reset-calls``
+    runs :meth:`reset_calls`.
     """
 
     supported_fault_kinds: ClassVar[frozenset[str]] = BASE_FAULT_KINDS
+    # Each emulator keeps its commands here (see store.py).
+    _store: CommandStore
 
     def __init__(self, *, port: int = 0) -> None:
         """Prepare a server; nothing listens until :meth:`start`.
@@ -174,6 +204,7 @@ class EmulatorServer:
         self.after_response: Hook | None = None
         self.errors: list[str] = []
         self.rate_limit_per_second: int | None = None
+        self.latency_seconds: float = 0.0
         self.order_seed = 0
         self._order = "newest_first"
         self._requested_port = port
@@ -276,6 +307,23 @@ class EmulatorServer:
         """
         return self._arrivals.max_in_any_window(region, action)
 
+    def stats(self) -> dict[str, Any]:
+        """Call counts, peak request rates and the emulator error count, JSON-ready.
+
+        Returns:
+            ``{"calls": {region: {action: count}}, "max_requests_per_second":
+            {region: {action: peak arrivals in any sliding 1 s window}}, "errors": n}``.
+        """
+        calls: dict[str, dict[str, int]] = {}
+        for call in self.calls:
+            per_action = calls.setdefault(call.region, {})
+            per_action[call.action] = per_action.get(call.action, 0) + 1
+        return {
+            "calls": calls,
+            "max_requests_per_second": self._arrivals.peaks(),
+            "errors": len(self.errors),
+        }
+
     # -------------------------------------------------------------------- faults
     def inject(self, fault: Fault) -> Fault:
         """Queue a fault (FIFO) for the next matching request(s).
@@ -315,6 +363,45 @@ class EmulatorServer:
     def clear_faults(self) -> None:
         """Drop every queued fault."""
         self._faults.clear()
+
+    # ---------------------------------------------------------------- data cache
+    @property
+    def data_version(self) -> int:
+        """Bumped by every add, update and delete; cached orders and views follow it."""
+        return self._store.version
+
+    def warm(self, regions: Iterable[str] | None = None, *, render: bool = True) -> None:
+        """Prepare regions now, so that no page pays for it later.
+
+        Builds each region's result order (a sort of the region) and, with ``render``,
+        every command's serialised wire form, which is most of a page's cost.
+        ``populate_ssm``/``populate_tat`` call this; call it again after changing
+        :attr:`order` if the first page must be fast.
+
+        Args:
+            regions: Regions to prepare (None = every region).
+            render: Also serialise every command.
+        """
+        for region in list(self._store.regions() if regions is None else regions):
+            with self.lock:
+                self._store.ordered(region, self._order, self.order_seed, self._sort)
+                records = self._store.records(region)
+            if not render:
+                continue
+            for start in range(0, len(records), WARM_BATCH):
+                with self.lock:
+                    for command in records[start : start + WARM_BATCH]:
+                        # Skip what was deleted meanwhile: its fragment would outlive it.
+                        if self._store.has(region, command["CommandId"]):
+                            self._render(region, command)
+
+    def _sort(self, records: list[Any]) -> list[Any]:
+        """Put a region's records in the result order (see :meth:`sort_records`)."""
+        raise NotImplementedError
+
+    def _render(self, region: str, command: dict[str, Any]) -> bytes:
+        """A stored command's serialised wire form (cached by the store)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ ordering
     @property
@@ -389,8 +476,19 @@ class EmulatorServer:
         """
         arrived = time.monotonic()
         body = _read_body(handler)
+        if handler.path.startswith(CONTROL_PREFIX):
+            _write_reply(handler, self._control_reply(handler.command, handler.path))
+            return
+        request = self._decode(handler, body, arrived)
+        if request is not None:
+            self._answer_api(handler, request, arrived)
+
+    def _decode(
+        self, handler: BaseHTTPRequestHandler, body: bytes, arrived: float
+    ) -> ApiRequest | None:
+        # Decode the request; one that cannot be routed is answered here (None returned).
         try:
-            request = self.parse_request(handler.command, handler.path, handler.headers, body)
+            return self.parse_request(handler.command, handler.path, handler.headers, body)
         except RequestRejectedError as rejected:
             self._arrivals.record(Arrival(arrived, rejected.region, rejected.action))
             call = Call(
@@ -402,16 +500,20 @@ class EmulatorServer:
                 arrived,
             )
             reply = rejected.reply
+            self._wait_for_latency(arrived)
             self._answer(handler, call, lambda: reply)
-            return
         except Exception:
             # Any other failure is an emulator bug: log it, keep it for the test, answer 500.
             logger.exception("%s failed to decode a request", type(self).__name__)
             self._remember_error()
             call = Call("", "", {}, None, 0, arrived)
+            self._wait_for_latency(arrived)
             self._answer(handler, call, lambda: self.internal_error_reply(None))
-            return
+        return None
 
+    def _answer_api(
+        self, handler: BaseHTTPRequestHandler, request: ApiRequest, arrived: float
+    ) -> None:
         self._arrivals.record(Arrival(arrived, request.region, request.action))
         call = Call(
             action=request.action,
@@ -422,7 +524,14 @@ class EmulatorServer:
             at=arrived,
             session_token=request.session_token,
         )
+        # Both decisions are taken at arrival, before the latency wait.
         fault = self._faults.take(request.action, request.region)
+        limit = self.rate_limit_per_second
+        over_limit = (
+            limit is not None
+            and self._arrivals.count_in_window(request.region, request.action, arrived) > limit
+        )
+        self._wait_for_latency(arrived)
         truncate = False
         if fault is not None:
             if fault.kind == "slow":
@@ -437,11 +546,7 @@ class EmulatorServer:
                 self._answer(handler, call, lambda: self.fault_reply(fault, request))
                 return
 
-        limit = self.rate_limit_per_second
-        if (
-            limit is not None
-            and self._arrivals.count_in_window(request.region, request.action, arrived) > limit
-        ):
+        if over_limit:
             self._answer(handler, call, lambda: self.fault_reply(Fault("throttle"), request))
             return
 
@@ -459,6 +564,25 @@ class EmulatorServer:
             return reply
 
         self._answer(handler, call, produce)
+
+    def _wait_for_latency(self, arrived: float) -> None:
+        # Never under the lock: concurrent requests must wait side by side.
+        latency = self.latency_seconds
+        if latency > 0:
+            remaining = arrived + latency - time.monotonic()
+            if remaining > 0:
+                time.sleep(remaining)
+
+    def _control_reply(self, method: str, path: str) -> Reply:
+        route = path.split("?", 1)[0]
+        if route == STATS_PATH and method == "GET":
+            return _control_json(200, self.stats())
+        if route == RESET_CALLS_PATH and method == "POST":
+            self.reset_calls()
+            return _control_json(200, {"reset": True})
+        if route in (STATS_PATH, RESET_CALLS_PATH):
+            return _control_json(405, {"error": f"{method} is not allowed on {route}"})
+        return _control_json(404, {"error": f"unknown control path {route}"})
 
     def _safe_dispatch(self, request: ApiRequest) -> Reply:
         try:
@@ -498,6 +622,10 @@ class EmulatorServer:
 
     def _remember_error(self) -> None:
         self.errors.append(traceback.format_exc())
+
+
+def _control_json(status: int, payload: dict[str, Any]) -> Reply:
+    return Reply(status, json.dumps(payload).encode(), "application/json")
 
 
 def _read_body(handler: BaseHTTPRequestHandler) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from bisect import bisect_right, insort
 from dataclasses import dataclass
 
 
@@ -16,11 +17,15 @@ class Arrival:
 
 
 class ArrivalLog:
-    """A thread-safe record of request arrivals, for rate checks and rate limits."""
+    """A thread-safe record of request arrivals, for rate checks and rate limits.
+
+    Arrival times are kept sorted per (region, action), so the rate-limit check that
+    runs on every request is a bisect, not a scan of every arrival so far.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._arrivals: list[Arrival] = []
+        self._times: dict[tuple[str, str], list[float]] = {}
 
     def record(self, arrival: Arrival) -> None:
         """Remember one arrival.
@@ -29,12 +34,24 @@ class ArrivalLog:
             arrival: The arrival to remember.
         """
         with self._lock:
-            self._arrivals.append(arrival)
+            times = self._times.setdefault((arrival.region, arrival.action), [])
+            if not times or arrival.at >= times[-1]:
+                times.append(arrival.at)
+            else:
+                # Threads record in nearly, not exactly, arrival order.
+                insort(times, arrival.at)
 
     def clear(self) -> None:
         """Forget every arrival."""
         with self._lock:
-            self._arrivals.clear()
+            self._times.clear()
+
+    def _selected(self, region: str, action: str | None) -> list[list[float]]:
+        return [
+            times
+            for (r, a), times in self._times.items()
+            if r == region and (action is None or a == action)
+        ]
 
     def times(self, region: str, action: str | None = None) -> list[float]:
         """Arrival times of one region's requests, sorted.
@@ -47,11 +64,7 @@ class ArrivalLog:
             Monotonic arrival times, ascending.
         """
         with self._lock:
-            selected = [
-                a.at
-                for a in self._arrivals
-                if a.region == region and (action is None or a.action == action)
-            ]
+            selected = [at for times in self._selected(region, action) for at in times]
         return sorted(selected)
 
     def count_in_window(
@@ -68,7 +81,11 @@ class ArrivalLog:
         Returns:
             How many selected requests arrived inside the window.
         """
-        return sum(1 for at in self.times(region, action) if end - window < at <= end)
+        with self._lock:
+            return sum(
+                bisect_right(times, end) - bisect_right(times, end - window)
+                for times in self._selected(region, action)
+            )
 
     def max_in_any_window(self, region: str, action: str | None = None, window: float = 1.0) -> int:
         """The most requests seen in any sliding window of the given length.
@@ -81,11 +98,23 @@ class ArrivalLog:
         Returns:
             The maximum number of arrivals that fit in a half-open window of that length.
         """
-        times = self.times(region, action)
-        best = 0
-        start = 0
-        for end, at in enumerate(times):
-            while at - times[start] >= window:
-                start += 1
-            best = max(best, end - start + 1)
-        return best
+        return _max_in_window(self.times(region, action), window)
+
+    def peaks(self, window: float = 1.0) -> dict[str, dict[str, int]]:
+        """:meth:`max_in_any_window` of every (region, action) seen, by region then action."""
+        with self._lock:
+            snapshot = {key: list(times) for key, times in self._times.items()}
+        peaks: dict[str, dict[str, int]] = {}
+        for (region, action), times in sorted(snapshot.items()):
+            peaks.setdefault(region, {})[action] = _max_in_window(times, window)
+        return peaks
+
+
+def _max_in_window(times: list[float], window: float) -> int:
+    best = 0
+    start = 0
+    for end, at in enumerate(times):
+        while at - times[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best

@@ -2,22 +2,31 @@
 
 Everything comes from a seeded ``random.Random`` and the caller's ``now``, so the
 same arguments always create the same commands (ids included).
+
+Filling is built for size (200,000 commands in a region take seconds): commands are
+generated and stored in batches through ``add_commands``, which checks field names
+once per batch and takes the freshly generated values over without copying them.
+The generators draw exactly the same random numbers as the straightforward
+``rng.choices``/``rng.choice`` calls they replace, so a seed still means the same data.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import gc
 import json
 import random
 import string
-import uuid
+from bisect import bisect
 from datetime import datetime, timedelta
+from itertools import accumulate, islice
 from typing import TYPE_CHECKING, Any
 
 from .seeded import SeededRandom
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from .ssm import SSMEmulator
     from .tat import TATEmulator
@@ -25,6 +34,9 @@ if TYPE_CHECKING:
 DEFAULT_SEED = 20260101
 SSM_HISTORY = timedelta(days=25)
 TAT_HISTORY = timedelta(days=240)
+# Commands generated and stored per add_commands call: bounds the time the data lock
+# is held, so a server that is already answering stays responsive during a fill.
+BATCH_SIZE = 2000
 
 # Mostly successes, some failures, a few still running: what a busy account shows.
 _SSM_STATUS_WEIGHTS = {
@@ -85,8 +97,28 @@ _TAG_VALUES = {
 }
 
 
-def _weighted(rng: random.Random, weights: dict[str, int]) -> str:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
+class _Weighted:
+    """``rng.choices(list(weights), weights=list(weights.values()))[0]``, precomputed.
+
+    ``choices`` accumulates the weights on every call; this does it once and then
+    draws exactly as ``choices`` does (one ``rng.random()``, one bisect).
+    """
+
+    def __init__(self, weights: dict[str, int]) -> None:
+        self.population = tuple(weights)
+        self.cumulative = list(accumulate(weights.values()))
+        self.total = self.cumulative[-1] + 0.0
+        self.high = len(self.population) - 1
+
+    def pick(self, rng: random.Random) -> str:
+        return self.population[bisect(self.cumulative, rng.random() * self.total, 0, self.high)]
+
+
+_SSM_STATUS_PICK = _Weighted(_SSM_STATUS_WEIGHTS)
+_SSM_DOCUMENT_PICK = _Weighted(_SSM_DOCUMENTS)
+_TAT_TYPE_PICK = _Weighted(_TAT_TYPES)
+_TAT_ID_ALPHABET = string.ascii_lowercase + string.digits
+_TAG_KEYS = list(_TAG_VALUES)
 
 
 def _instance_id(rng: random.Random) -> str:
@@ -137,8 +169,8 @@ def _ssm_counts(rng: random.Random, status: str, targets: int) -> dict[str, int]
 def _ssm_command(
     rng: random.Random, region: str, now: datetime, instances: list[str]
 ) -> dict[str, Any]:
-    status = _weighted(rng, _SSM_STATUS_WEIGHTS)
-    document = _weighted(rng, _SSM_DOCUMENTS)
+    status = _SSM_STATUS_PICK.pick(rng)
+    document = _SSM_DOCUMENT_PICK.pick(rng)
     # Running commands are recent; finished ones spread over the retained history.
     age = (
         rng.uniform(0, 7200)
@@ -160,7 +192,7 @@ def _ssm_command(
     to_cloudwatch = rng.random() < 0.3
     alarm = rng.random() < 0.15
     return {
-        "CommandId": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "CommandId": _uuid4(rng.getrandbits(128)),
         "DocumentName": document,
         "DocumentVersion": rng.choice(["$DEFAULT", "$DEFAULT", "$LATEST", "1", "3"]),
         "Comment": rng.choice(_COMMENTS),
@@ -199,6 +231,34 @@ def _ssm_command(
     }
 
 
+def _uuid4(bits: int) -> str:
+    """``str(uuid.UUID(int=bits, version=4))`` without building a UUID object."""
+    bits &= ~(0xC000 << 48)
+    bits |= 0x8000 << 48
+    bits &= ~(0xF000 << 64)
+    bits |= 4 << 76
+    text = f"{bits:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    # A fill allocates millions of containers and frees none: each automatic collection
+    # would walk everything allocated so far, turning a linear fill quadratic.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _batches(commands: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    while batch := list(islice(commands, BATCH_SIZE)):
+        yield batch
+
+
 def populate_ssm(
     emulator: SSMEmulator,
     regions: Iterable[str],
@@ -206,6 +266,7 @@ def populate_ssm(
     *,
     now: datetime,
     seed: int = DEFAULT_SEED,
+    copies: bool = True,
 ) -> dict[str, list[dict[str, Any]]]:
     """Fill an SSM emulator with realistic commands.
 
@@ -215,27 +276,44 @@ def populate_ssm(
         per_region: Commands per region.
         now: Reference time (aware); RequestedDateTime spreads over the 25 days before it.
         seed: Seed of the generator.
+        copies: Return copies of the stored commands; False returns empty lists, which
+            saves time and memory on huge fills.
 
     Returns:
         The stored commands (copies) by region.
     """
     rng = SeededRandom(seed)
     created: dict[str, list[dict[str, Any]]] = {}
-    for region in regions:
-        instances = [_instance_id(rng) for _ in range(30)]
-        created[region] = [
-            emulator.add_command(region, **_ssm_command(rng, region, now, instances))
-            for _ in range(per_region)
-        ]
+    with _gc_paused():
+        for region in regions:
+            instances = [_instance_id(rng) for _ in range(30)]
+            created[region] = []
+            commands = (_ssm_command(rng, region, now, instances) for _ in range(per_region))
+            for batch in _batches(commands):
+                created[region] += emulator.add_commands(
+                    region, batch, copies=copies, take_ownership=True
+                )
+        emulator.warm(created)
     return created
 
 
 def _tat_command_id(rng: random.Random) -> str:
-    return "cmd-" + "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+    # rng.choice(_TAT_ID_ALPHABET) eight times, inlined: choice draws
+    # _randbelow(36), i.e. 6-bit getrandbits until one is below 36.
+    if type(rng)._randbelow is not random.Random._randbelow_with_getrandbits:
+        return "cmd-" + "".join(rng.choice(_TAT_ID_ALPHABET) for _ in range(8))
+    getrandbits = rng.getrandbits
+    chars = []
+    for _ in range(8):
+        drawn = getrandbits(6)
+        while drawn >= 36:  # len(_TAT_ID_ALPHABET)
+            drawn = getrandbits(6)
+        chars.append(_TAT_ID_ALPHABET[drawn])
+    return "cmd-" + "".join(chars)
 
 
 def _tat_command(rng: random.Random, region: str, now: datetime, index: int) -> dict[str, Any]:
-    command_type = _weighted(rng, _TAT_TYPES)
+    command_type = _TAT_TYPE_PICK.pick(rng)
     script = rng.choice(_TAT_SCRIPTS[command_type])
     created = now - timedelta(seconds=rng.uniform(0, TAT_HISTORY.total_seconds()))
     # Half were never edited; the others were edited some time between creation and now.
@@ -247,7 +325,7 @@ def _tat_command(rng: random.Random, region: str, now: datetime, index: int) -> 
         "lines": str(rng.choice([20, 50])),
     }
     windows = command_type != "SHELL"
-    tag_keys = rng.sample(list(_TAG_VALUES), rng.randint(0, 3))
+    tag_keys = rng.sample(_TAG_KEYS, rng.randint(0, 3))
     with_cos = rng.random() < 0.2
     return {
         "CommandId": _tat_command_id(rng),
@@ -292,6 +370,7 @@ def populate_tat(
     *,
     now: datetime,
     seed: int = DEFAULT_SEED,
+    copies: bool = True,
 ) -> dict[str, list[dict[str, Any]]]:
     """Fill a TAT emulator with realistic commands.
 
@@ -302,15 +381,21 @@ def populate_tat(
         now: Reference time (aware); CreatedTime spreads over the 240 days before it,
             UpdatedTime lies between CreatedTime and now.
         seed: Seed of the generator.
+        copies: Return copies of the stored commands; False returns empty lists, which
+            saves time and memory on huge fills.
 
     Returns:
         The stored commands (copies) by region.
     """
     rng = SeededRandom(seed)
     created: dict[str, list[dict[str, Any]]] = {}
-    for region in regions:
-        created[region] = [
-            emulator.add_command(region, **_tat_command(rng, region, now, i))
-            for i in range(per_region)
-        ]
+    with _gc_paused():
+        for region in regions:
+            created[region] = []
+            commands = (_tat_command(rng, region, now, i) for i in range(per_region))
+            for batch in _batches(commands):
+                created[region] += emulator.add_commands(
+                    region, batch, copies=copies, take_ownership=True
+                )
+        emulator.warm(created)
     return created

@@ -8,18 +8,30 @@ form-encoded POST carrying ``Action=...`` is routed to the STS emulation, so
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl
 
-from .base import ApiRequest, EmulatorServer, Fault, Reply, RequestRejectedError
-from .ssm_list import SsmApiError, list_commands, parse_list_query
-from .ssm_model import new_command, normalise_fields
+from .base import (
+    ApiRequest,
+    EmulatorServer,
+    Fault,
+    Reply,
+    RequestRejectedError,
+)
+from .ssm_list import SsmApiError, list_page, parse_list_query
+from .ssm_model import (
+    check_field_names,
+    new_command,
+    normalise_fields,
+    render_command,
+)
+from .store import CommandStore, clone
 from .sts import (
     DEFAULT_ACCOUNT_ID,
     IssuedCredentials,
@@ -46,12 +58,6 @@ def _json_error(code: str, message: str, status: int = 400) -> Reply:
         "x-amzn-ErrorType": f"{code}:http://internal.amazon.com/coral/com.amazonaws.ssm/",
     }
     return Reply(status, body, JSON_CONTENT_TYPE, headers, error_code=code)
-
-
-def _json_ok(body: dict[str, Any]) -> Reply:
-    return Reply(
-        200, json.dumps(body).encode(), JSON_CONTENT_TYPE, {"x-amzn-RequestId": str(uuid.uuid4())}
-    )
 
 
 def _server_error_code(status: int) -> str:
@@ -83,7 +89,7 @@ class SSMEmulator(EmulatorServer):
         self.expired_session_tokens: set[str] = set()
         self.required_external_id: str | None = None
         self.issued_credentials: list[IssuedCredentials] = []
-        self._commands: dict[str, dict[str, dict[str, Any]]] = {}
+        self._store = CommandStore("RequestedDateTime")
 
     # ----------------------------------------------------------------- data
     def add_command(self, region: str, **fields: Any) -> dict[str, Any]:
@@ -97,13 +103,50 @@ class SSMEmulator(EmulatorServer):
         Returns:
             A copy of the stored command.
         """
+        return self.add_commands(region, [fields])[0]
+
+    def add_commands(
+        self,
+        region: str,
+        commands: Iterable[dict[str, Any]],
+        *,
+        copies: bool = True,
+        take_ownership: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Store many commands at once, as :meth:`add_command` would one by one.
+
+        Field names are checked once per distinct set of names, and the batch is
+        stored all or nothing (a bad or duplicate command stores none of it).
+
+        Args:
+            region: The region to store them in.
+            commands: Command members by name, one dict per command.
+            copies: Return copies of the stored commands; False returns [] (faster
+                and lighter for huge fills).
+            take_ownership: The store may keep the given dicts' nested values instead
+                of copying them; only for callers that never touch them again.
+
+        Returns:
+            Copies of the stored commands, in the given order (or [] if not ``copies``).
+        """
+        now = datetime.now(UTC)
+        checked: set[frozenset[str]] = set()
+        built: list[dict[str, Any]] = []
+        for fields in commands:
+            names = frozenset(fields)
+            if names not in checked:
+                check_field_names(fields)
+                checked.add(names)
+            built.append(new_command(region, fields, now, checked=True, copy=not take_ownership))
         with self.lock:
-            command = new_command(region, fields, datetime.now(UTC))
-            store = self._commands.setdefault(region, {})
-            if command["CommandId"] in store:
-                raise ValueError(f"duplicate CommandId {command['CommandId']} in {region}")
-            store[command["CommandId"]] = command
-            return copy.deepcopy(command)
+            seen: set[str] = set()
+            for command in built:
+                command_id = command["CommandId"]
+                if command_id in seen or self._store.has(region, command_id):
+                    raise ValueError(f"duplicate CommandId {command_id} in {region}")
+                seen.add(command_id)
+            self._store.add(region, built)
+        return [clone(c) for c in built] if copies else []
 
     def update_command(self, region: str, command_id: str, **fields: Any) -> dict[str, Any]:
         """Change stored members of a command.
@@ -127,9 +170,7 @@ class SSMEmulator(EmulatorServer):
         if "Status" in changes and "StatusDetails" not in changes:
             changes["StatusDetails"] = changes["Status"]
         with self.lock:
-            command = self._commands.get(region, {})[command_id]
-            command.update(changes)
-            return copy.deepcopy(command)
+            return clone(self._store.update(region, command_id, changes))
 
     def delete_command(self, region: str, command_id: str) -> None:
         """Remove a command (as if it aged out of SSM's ~30-day history).
@@ -138,12 +179,17 @@ class SSMEmulator(EmulatorServer):
             KeyError: If there is no such command.
         """
         with self.lock:
-            del self._commands.get(region, {})[command_id]
+            self._store.delete(region, command_id)
 
     def commands(self, region: str) -> list[dict[str, Any]]:
         """Copies of a region's stored commands, in insertion order."""
         with self.lock:
-            return copy.deepcopy(list(self._commands.get(region, {}).values()))
+            return [clone(c) for c in self._store.records(region)]
+
+    def _sort(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self.sort_records(
+            records, lambda c: c["RequestedDateTime"], lambda c: c["CommandId"]
+        )
 
     # ------------------------------------------------------------- protocol
     def parse_request(self, method: str, path: str, headers: Message, body: bytes) -> ApiRequest:
@@ -248,16 +294,24 @@ class SSMEmulator(EmulatorServer):
             )
         try:
             query = parse_list_query(request.region, request.params)
-            body = list_commands(
-                list(self._commands.get(request.region, {}).values()),
-                query,
-                sort=lambda found: self.sort_records(
-                    found, lambda c: c["RequestedDateTime"], lambda c: c["CommandId"]
-                ),
+            matching = self._store.window(
+                request.region,
+                order=self.order,
+                seed=self.order_seed,
+                sort=self._sort,
+                view_key=query.fingerprint,
+                predicates=query.predicates,
+                after=query.invoked_after,
+                before=query.invoked_before,
+                ids=None if query.command_id is None else (query.command_id,),
             )
+            body = list_page(matching, query, lambda c: self._render(request.region, c))
         except SsmApiError as error:
             return _json_error(error.code, error.message, error.status)
-        return _json_ok(body)
+        return Reply(200, body, JSON_CONTENT_TYPE, {"x-amzn-RequestId": str(uuid.uuid4())})
+
+    def _render(self, region: str, command: dict[str, Any]) -> bytes:
+        return self._store.fragment(region, command, None, lambda: render_command(command))
 
     def _caller_arn(self, access_key_id: str | None) -> str:
         issued = next(

@@ -1,4 +1,9 @@
-"""ListCommands semantics: parameter validation, filters and NextToken paging."""
+"""ListCommands semantics: parameter validation, filters and NextToken paging.
+
+Matching and ordering are the store's job (see ``store.py``): a query is reduced to
+predicates, InvokedAfter/InvokedBefore bounds and an optional CommandId, and a page
+is a slice of the cached result order.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,19 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .ssm_model import (
     COMMAND_ID_LENGTH,
     COMMAND_STATUSES,
     COMPLETE_STATUSES,
     EXECUTING_STATUSES,
-    to_wire,
 )
+
+if TYPE_CHECKING:
+    from .store import Window
 
 MAX_RESULTS_LIMIT = 50
 DEFAULT_PAGE_SIZE = 50
@@ -41,12 +48,33 @@ class SsmApiError(Exception):
 
 @dataclass(frozen=True)
 class ListQuery:
-    """Validated ListCommands parameters."""
+    """Validated ListCommands parameters.
+
+    Attributes:
+        page_size: MaxResults.
+        offset: Where the page starts in the query's result order (from NextToken).
+        fingerprint: Identifies the query's filters (region included).
+        predicates: Conditions besides the time bounds and the CommandId.
+        invoked_after: RequestedDateTime >= this (the latest InvokedAfter), or None.
+        invoked_before: RequestedDateTime <= this (the earliest InvokedBefore), or None.
+        command_id: Only this CommandId, or None.
+    """
 
     page_size: int
     offset: int
     fingerprint: str
     predicates: tuple[Predicate, ...]
+    invoked_after: datetime | None = None
+    invoked_before: datetime | None = None
+    command_id: str | None = None
+
+
+@dataclass
+class _Criteria:
+    predicates: list[Predicate] = field(default_factory=list)
+    after: datetime | None = None
+    before: datetime | None = None
+    command_id: str | None = None
 
 
 def _validation_error(value: Any, where: str, constraint: str) -> SsmApiError:
@@ -73,7 +101,7 @@ def parse_filter_time(value: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _filter_predicate(key: Any, value: Any) -> Predicate:
+def _add_filter(key: Any, value: Any, criteria: _Criteria) -> None:
     if key not in FILTER_KEYS:
         raise SsmApiError(
             "InvalidFilterKey",
@@ -90,9 +118,16 @@ def _filter_predicate(key: Any, value: Any) -> Predicate:
             raise SsmApiError(
                 "InvalidFilterValue", f"The filter value {value!r} is not a valid date."
             ) from None
+        # Several bounds of one kind combine with AND: the tightest one wins.
         if key == "InvokedAfter":
-            return lambda c: bool(c["RequestedDateTime"] >= moment)
-        return lambda c: bool(c["RequestedDateTime"] <= moment)
+            criteria.after = moment if criteria.after is None else max(criteria.after, moment)
+        else:
+            criteria.before = moment if criteria.before is None else min(criteria.before, moment)
+        return
+    criteria.predicates.append(_filter_predicate(key, value))
+
+
+def _filter_predicate(key: str, value: str) -> Predicate:
     if key == "Status":
         if value not in COMMAND_STATUSES:
             raise SsmApiError(
@@ -127,18 +162,18 @@ def _page_size(params: dict[str, Any]) -> int:
     return size
 
 
-def _predicates(params: dict[str, Any]) -> list[Predicate]:
-    predicates: list[Predicate] = []
+def _criteria(params: dict[str, Any]) -> _Criteria:
+    criteria = _Criteria()
     command_id = params.get("CommandId")
     if command_id is not None:
         if not isinstance(command_id, str) or len(command_id) != COMMAND_ID_LENGTH:
             raise SsmApiError("InvalidCommandId", f"The command ID {command_id!r} is not valid.")
-        predicates.append(lambda c: bool(c["CommandId"] == command_id))
+        criteria.command_id = command_id
     instance_id = params.get("InstanceId")
     if instance_id is not None:
         if not isinstance(instance_id, str) or not INSTANCE_ID_PATTERN.match(instance_id):
             raise SsmApiError("InvalidInstanceId", f"The instance ID {instance_id!r} is not valid.")
-        predicates.append(lambda c: instance_id in (c["InstanceIds"] or []))
+        criteria.predicates.append(lambda c: instance_id in (c["InstanceIds"] or []))
     filters = params.get("Filters")
     if filters is not None:
         if not isinstance(filters, list):
@@ -153,8 +188,8 @@ def _predicates(params: dict[str, Any]) -> list[Predicate]:
         for item in filters:
             if not isinstance(item, dict):
                 raise _serialization_error("each filter must be an object with key and value")
-            predicates.append(_filter_predicate(item.get("key"), item.get("value")))
-    return predicates
+            _add_filter(item.get("key"), item.get("value"), criteria)
+    return criteria
 
 
 def _fingerprint(region: str, params: dict[str, Any]) -> str:
@@ -200,31 +235,36 @@ def parse_list_query(region: str, params: dict[str, Any]) -> ListQuery:
         SsmApiError: On any invalid parameter.
     """
     page_size = _page_size(params)
-    predicates = _predicates(params)
+    criteria = _criteria(params)
     fingerprint = _fingerprint(region, params)
     token = params.get("NextToken")
     offset = 0 if token is None else _decode_token(token, fingerprint)
-    return ListQuery(page_size, offset, fingerprint, tuple(predicates))
+    return ListQuery(
+        page_size,
+        offset,
+        fingerprint,
+        tuple(criteria.predicates),
+        criteria.after,
+        criteria.before,
+        criteria.command_id,
+    )
 
 
-def list_commands(
-    commands: list[Command],
-    query: ListQuery,
-    sort: Callable[[list[Command]], list[Command]],
-) -> dict[str, Any]:
+def list_page(matching: Window, query: ListQuery, render: Callable[[Command], bytes]) -> bytes:
     """Answer one ListCommands page.
 
     Args:
-        commands: Every stored command of the region.
+        matching: Every command the query matches, in the emulator's result order.
         query: The validated query.
-        sort: Puts matching commands in the emulator's configured order.
+        render: Serialises one stored command (see :func:`ssm_model.wire_view`).
 
     Returns:
-        The JSON body: ``Commands`` and, when more remain, ``NextToken``.
+        The JSON body, byte for byte what ``json.dumps`` gives for ``Commands`` and,
+        when more remain, ``NextToken``.
     """
-    matching = sort([c for c in commands if all(p(c) for p in query.predicates)])
     end = query.offset + query.page_size
-    body: dict[str, Any] = {"Commands": [to_wire(c) for c in matching[query.offset : end]]}
+    commands = b", ".join(render(c) for c in matching.page(query.offset, query.page_size))
+    body = b'{"Commands": [' + commands + b"]"
     if end < len(matching):
-        body["NextToken"] = encode_token(end, query.fingerprint)
-    return body
+        body += b', "NextToken": ' + json.dumps(encode_token(end, query.fingerprint)).encode()
+    return body + b"}"

@@ -7,10 +7,12 @@ sends them (e.g. ``1582244543.188``).
 
 from __future__ import annotations
 
-import copy
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from .jsonwire import JsonWriter
+from .store import clone
 
 # Every member of botocore's "Command" shape (service model "ssm"), in model order.
 COMMAND_FIELDS = (
@@ -41,6 +43,7 @@ COMMAND_FIELDS = (
     "AlarmConfiguration",
     "TriggeredAlarms",
 )
+_FIELD_SET = frozenset(COMMAND_FIELDS)
 TIMESTAMP_FIELDS = ("RequestedDateTime", "ExpiresAfter")
 COMMAND_STATUSES = (
     "Pending",
@@ -84,22 +87,43 @@ def check_field_names(fields: dict[str, Any]) -> None:
     Raises:
         ValueError: On an unknown field name.
     """
-    unknown = sorted(set(fields) - set(COMMAND_FIELDS))
+    if _FIELD_SET.issuperset(fields):
+        return
+    unknown = sorted(set(fields) - _FIELD_SET)
     if unknown:
         raise ValueError(f"unknown SSM Command field(s) {unknown}; known: {list(COMMAND_FIELDS)}")
 
 
-def normalise_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """Validate field names and bring timestamps to stored form."""
-    check_field_names(fields)
-    result = copy.deepcopy(fields)
+def normalise_fields(
+    fields: dict[str, Any], *, checked: bool = False, copy: bool = True
+) -> dict[str, Any]:
+    """Validate field names and bring timestamps to stored form.
+
+    Args:
+        fields: Command members by name.
+        checked: The names were already checked (bulk adds check each key set once).
+        copy: Deep-copy the values; False hands the caller's objects over to the store.
+
+    Returns:
+        The normalised members (a new dict either way).
+    """
+    if not checked:
+        check_field_names(fields)
+    result = clone(fields) if copy else dict(fields)
     for name in TIMESTAMP_FIELDS:
         if isinstance(result.get(name), datetime):
             result[name] = utc_millis(result[name])
     return result
 
 
-def new_command(region: str, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
+def new_command(
+    region: str,
+    fields: dict[str, Any],
+    now: datetime,
+    *,
+    checked: bool = False,
+    copy: bool = True,
+) -> dict[str, Any]:
     """Build a complete stored command from defaults plus the given fields.
 
     A field given as None is stored as None and left out of the wire form, the way
@@ -109,11 +133,26 @@ def new_command(region: str, fields: dict[str, Any], now: datetime) -> dict[str,
         region: The command's region (default for OutputS3Region).
         fields: Overrides, by Command member name.
         now: Default RequestedDateTime.
+        checked: The field names were already checked.
+        copy: Deep-copy the given values (False: the store takes them over).
 
     Returns:
         The stored command.
     """
-    given = normalise_fields(fields)
+    given = normalise_fields(fields, checked=checked, copy=copy)
+    if len(given) == len(COMMAND_FIELDS):
+        # Every member given (bulk sample data): no defaults to build.
+        command = {name: given[name] for name in COMMAND_FIELDS}
+    else:
+        command = _with_defaults(region, given, now)
+    if len(command["CommandId"]) != COMMAND_ID_LENGTH:
+        raise ValueError(
+            f"CommandId must be {COMMAND_ID_LENGTH} characters: {command['CommandId']!r}"
+        )
+    return command
+
+
+def _with_defaults(region: str, given: dict[str, Any], now: datetime) -> dict[str, Any]:
     requested = given.get("RequestedDateTime") or utc_millis(now)
     instance_ids = given.get("InstanceIds", [DEFAULT_INSTANCE_ID])
     status = given.get("Status", "Success")
@@ -155,12 +194,7 @@ def new_command(region: str, fields: dict[str, Any], now: datetime) -> dict[str,
         },
         "TriggeredAlarms": [{"Name": "emulator-alarm", "State": "UNKNOWN"}],
     }
-    command = {name: given.get(name, defaults[name]) for name in COMMAND_FIELDS}
-    if len(command["CommandId"]) != COMMAND_ID_LENGTH:
-        raise ValueError(
-            f"CommandId must be {COMMAND_ID_LENGTH} characters: {command['CommandId']!r}"
-        )
-    return command
+    return {name: given.get(name, defaults[name]) for name in COMMAND_FIELDS}
 
 
 def epoch_millis(value: datetime) -> float:
@@ -169,11 +203,34 @@ def epoch_millis(value: datetime) -> float:
 
 
 def to_wire(command: dict[str, Any]) -> dict[str, Any]:
-    """The JSON-ready form of a stored command (None members omitted)."""
+    """The JSON-ready form of a stored command (None members omitted; a copy)."""
     wire: dict[str, Any] = {}
     for name in COMMAND_FIELDS:
         value = command.get(name)
         if value is None:
             continue
-        wire[name] = epoch_millis(value) if isinstance(value, datetime) else copy.deepcopy(value)
+        wire[name] = epoch_millis(value) if isinstance(value, datetime) else clone(value)
     return wire
+
+
+def json_default(value: Any) -> Any:
+    """A ``json.dumps`` ``default`` that renders datetimes as SSM does (epoch seconds)."""
+    if isinstance(value, datetime):
+        return epoch_millis(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_WRITER = JsonWriter(json_default)
+
+
+def render_command(command: dict[str, Any]) -> bytes:
+    """The serialised wire form of a stored command: ``json.dumps(to_wire(command))``.
+
+    Encodes the stored dict itself (timestamps via :func:`json_default`) instead of
+    building a copy first; None members are left out, as :func:`to_wire` does.
+    """
+    if len(command) != len(COMMAND_FIELDS):
+        return _WRITER(to_wire(command))
+    if None in command.values():
+        command = {name: value for name, value in command.items() if value is not None}
+    return _WRITER(command)

@@ -8,26 +8,37 @@ Content-Type is exactly ``application/json`` (see FACTS.md), so
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from email.message import Message
 from http import HTTPStatus
 from typing import Any
 
-from .base import BASE_FAULT_KINDS, ApiRequest, EmulatorServer, Fault, Reply, RequestRejectedError
+from .base import (
+    BASE_FAULT_KINDS,
+    ApiRequest,
+    EmulatorServer,
+    Fault,
+    Reply,
+    RequestRejectedError,
+)
 from .credentials import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY
+from .jsonwire import encode_json
+from .store import CommandStore, clone
 from .tat_model import (
     DEFAULT_TIMESTAMP_STYLE,
+    check_field_names,
     check_timestamp_style,
+    json_default,
     new_command,
     normalise_fields,
-    to_wire,
+    render_command,
     utc_seconds,
 )
-from .tat_query import TatApiError, describe_commands, parse_describe_query
+from .tat_query import TatApiError, describe_page, parse_describe_query
 from .tat_signing import parse_authorization, signature_matches
 
 API_VERSION = "2020-10-28"
@@ -83,7 +94,7 @@ class TATEmulator(EmulatorServer):
         self.clock_skew_seconds = 300
         self.supported_regions: set[str] | None = None
         self._timestamp_style = DEFAULT_TIMESTAMP_STYLE
-        self._commands: dict[str, dict[str, dict[str, Any]]] = {}
+        self._store = CommandStore("CreatedTime")
         self._styles: dict[tuple[str, str], str] = {}
 
     @property
@@ -111,17 +122,56 @@ class TATEmulator(EmulatorServer):
         Returns:
             A copy of the stored command.
         """
+        return self.add_commands(region, [fields], timestamp_style=timestamp_style)[0]
+
+    def add_commands(
+        self,
+        region: str,
+        commands: Iterable[dict[str, Any]],
+        *,
+        timestamp_style: str | None = None,
+        copies: bool = True,
+        take_ownership: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Store many commands at once, as :meth:`add_command` would one by one.
+
+        Field names are checked once per distinct set of names, and the batch is
+        stored all or nothing (a bad or duplicate command stores none of it).
+
+        Args:
+            region: The region to store them in.
+            commands: Command attributes by name, one dict per command.
+            timestamp_style: Wire style for these commands' timestamps.
+            copies: Return copies of the stored commands; False returns [] (faster
+                and lighter for huge fills).
+            take_ownership: The store may keep the given dicts' nested values instead
+                of copying them; only for callers that never touch them again.
+
+        Returns:
+            Copies of the stored commands, in the given order (or [] if not ``copies``).
+        """
+        style = None if timestamp_style is None else check_timestamp_style(timestamp_style)
+        now = datetime.now(UTC)
+        checked: set[frozenset[str]] = set()
+        built: list[dict[str, Any]] = []
+        for fields in commands:
+            names = frozenset(fields)
+            if names not in checked:
+                check_field_names(fields)
+                checked.add(names)
+            built.append(new_command(fields, now, checked=True, copy=not take_ownership))
         with self.lock:
-            command = new_command(fields, datetime.now(UTC))
-            store = self._commands.setdefault(region, {})
-            if command["CommandId"] in store:
-                raise ValueError(f"duplicate CommandId {command['CommandId']} in {region}")
-            store[command["CommandId"]] = command
-            if timestamp_style is not None:
-                self._styles[(region, command["CommandId"])] = check_timestamp_style(
-                    timestamp_style
-                )
-            return copy.deepcopy(command)
+            seen: set[str] = set()
+            for command in built:
+                command_id = command["CommandId"]
+                if command_id in seen or self._store.has(region, command_id):
+                    raise ValueError(f"duplicate CommandId {command_id} in {region}")
+                seen.add(command_id)
+            self._store.add(region, built)
+            if style is not None:
+                for command in built:
+                    self._styles[(region, command["CommandId"])] = style
+        return [clone(c) for c in built] if copies else []
 
     def update_command(
         self, region: str, command_id: str, *, timestamp_style: str | None = None, **fields: Any
@@ -136,11 +186,10 @@ class TATEmulator(EmulatorServer):
             raise ValueError("CommandId cannot change")
         changes.setdefault("UpdatedTime", utc_seconds(datetime.now(UTC)))
         with self.lock:
-            command = self._commands.get(region, {})[command_id]
-            command.update(changes)
+            command = self._store.update(region, command_id, changes)
             if timestamp_style is not None:
                 self._styles[(region, command_id)] = check_timestamp_style(timestamp_style)
-            return copy.deepcopy(command)
+            return clone(command)
 
     def delete_command(self, region: str, command_id: str) -> None:
         """Remove a command.
@@ -149,17 +198,23 @@ class TATEmulator(EmulatorServer):
             KeyError: If there is no such command.
         """
         with self.lock:
-            del self._commands.get(region, {})[command_id]
+            self._store.delete(region, command_id)
             self._styles.pop((region, command_id), None)
 
     def commands(self, region: str) -> list[dict[str, Any]]:
         """Copies of a region's stored commands, in insertion order."""
         with self.lock:
-            return copy.deepcopy(list(self._commands.get(region, {}).values()))
+            return [clone(c) for c in self._store.records(region)]
+
+    def _sort(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self.sort_records(records, lambda c: c["CreatedTime"], lambda c: c["CommandId"])
 
     # ------------------------------------------------------------- protocol
     def _response(self, payload: dict[str, Any], error_code: str | None = None) -> Reply:
-        body = json.dumps({"Response": {**payload, "RequestId": str(uuid.uuid4())}}).encode()
+        body = encode_json(
+            {"Response": {**payload, "RequestId": str(uuid.uuid4())}},
+            json_default(self._timestamp_style),
+        )
         return Reply(200, body, self.content_type, error_code=error_code)
 
     def _error(self, code: str, message: str) -> Reply:
@@ -267,17 +322,26 @@ class TATEmulator(EmulatorServer):
         except TatApiError as error:
             return self._error(error.code, error.message)
         region = request.region
-        payload = describe_commands(
-            list(self._commands.get(region, {}).values()),
-            query,
-            sort=lambda found: self.sort_records(
-                found, lambda c: c["CreatedTime"], lambda c: c["CommandId"]
-            ),
-            to_wire=lambda c: to_wire(
-                c, self._styles.get((region, c["CommandId"]), self._timestamp_style)
-            ),
+        matching = self._store.window(
+            region,
+            order=self.order,
+            seed=self.order_seed,
+            sort=self._sort,
+            view_key=query.view_key,
+            predicates=query.predicates,
+            ids=query.ids,
         )
-        return self._response(payload)
+        body = describe_page(matching, query, lambda c: self._render(region, c), str(uuid.uuid4()))
+        return Reply(200, body, self.content_type)
+
+    def _render(self, region: str, command: dict[str, Any]) -> bytes:
+        style = self._styles.get((region, command["CommandId"]), self._timestamp_style)
+        return self._store.fragment(
+            region,
+            command,
+            style,
+            lambda: render_command(command, style),
+        )
 
     def fault_reply(self, fault: Fault, request: ApiRequest) -> Reply:
         """Render throttle, auth, internal and server_error faults as TAT would."""

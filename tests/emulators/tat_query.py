@@ -1,12 +1,20 @@
-"""DescribeCommands semantics: parameter validation, filters and Offset/Limit paging."""
+"""DescribeCommands semantics: parameter validation, filters and Offset/Limit paging.
+
+Matching and ordering are the store's job (see ``store.py``); a page is a slice of
+the cached result order.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .tat_model import COMMAND_ID_PATTERN
+
+if TYPE_CHECKING:
+    from .store import Window
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -30,11 +38,22 @@ class TatApiError(Exception):
 
 @dataclass(frozen=True)
 class DescribeQuery:
-    """Validated DescribeCommands parameters."""
+    """Validated DescribeCommands parameters.
+
+    Attributes:
+        limit: Page size.
+        offset: Where the page starts in the result order.
+        predicates: Conditions every match meets.
+        ids: The CommandIds the query is limited to (CommandIds or a command-id
+            filter), so matches are looked up instead of scanned; None = any.
+        view_key: Identifies the filters, for the store's view cache.
+    """
 
     limit: int
     offset: int
     predicates: tuple[Predicate, ...]
+    ids: frozenset[str] | None = None
+    view_key: str = ""
 
 
 def _tags(command: Command) -> list[dict[str, Any]]:
@@ -153,30 +172,48 @@ def parse_describe_query(params: dict[str, Any]) -> DescribeQuery:
             "`CommandIds` and `Filters` cannot be specified at the same time.",
         )
     predicates: list[Predicate] = []
+    ids: frozenset[str] | None = None
     if command_ids is not None:
         predicates.append(_command_ids(command_ids))
+        ids = frozenset(command_ids)
     if filters is not None:
         predicates.extend(_filters(filters))
-    return DescribeQuery(limit, offset, tuple(predicates))
+        # Every filter must hold, so any command-id filter bounds the candidates.
+        for item in filters:
+            if item["Name"] == "command-id":
+                values = frozenset(item["Values"])
+                ids = values if ids is None else ids & values
+    view_key = json.dumps(filters, sort_keys=True) if filters is not None else ""
+    return DescribeQuery(limit, offset, tuple(predicates), ids, view_key)
 
 
-def describe_commands(
-    commands: list[Command],
+def describe_page(
+    matching: Window,
     query: DescribeQuery,
-    sort: Callable[[list[Command]], list[Command]],
-    to_wire: Callable[[Command], dict[str, Any]],
-) -> dict[str, Any]:
-    """Answer one DescribeCommands page (without RequestId).
+    render: Callable[[Command], bytes],
+    request_id: str,
+) -> bytes:
+    """Answer one DescribeCommands page.
 
     Args:
-        commands: Every stored command of the region.
+        matching: Every command the query matches, in the emulator's result order.
         query: The validated query.
-        sort: Puts matching commands in the emulator's configured order.
-        to_wire: Renders one stored command.
+        render: Serialises one stored command (see :func:`tat_model.wire_view`).
+        request_id: The answer's RequestId.
 
     Returns:
-        ``TotalCount`` (all matches) and ``CommandSet`` (this page).
+        The JSON body, byte for byte what ``json.dumps`` gives for
+        ``{"Response": {"TotalCount": ..., "CommandSet": [...], "RequestId": ...}}``.
     """
-    matching = sort([c for c in commands if all(p(c) for p in query.predicates)])
-    page = matching[query.offset : query.offset + query.limit]
-    return {"TotalCount": len(matching), "CommandSet": [to_wire(c) for c in page]}
+    commands = b", ".join(render(c) for c in matching.page(query.offset, query.limit))
+    return b"".join(
+        (
+            b'{"Response": {"TotalCount": ',
+            str(len(matching)).encode(),
+            b', "CommandSet": [',
+            commands,
+            b'], "RequestId": ',
+            json.dumps(request_id).encode(),
+            b"}}",
+        )
+    )
