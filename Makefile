@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 MELTANO_VERSION := 4.4.1
 MELTANO := .tools/meltano/bin/meltano
 
-.PHONY: install test lint format demo
+.PHONY: install test lint format demo bench
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -27,6 +27,9 @@ test: install
 
 demo: install
 	$(UV) run --locked python scripts/demo.py
+
+bench: install
+	$(UV) run --locked python -m benchmarks.run
 
 lint: install
 	$(UV) run --locked ruff check .

@@ -132,7 +132,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     _endpoint_url("tencent_endpoint_url", "http://127.0.0.1:9001"),
     th.Property(
         "tencent_requests_per_second",
-        th.IntegerType(minimum=1, maximum=100),
+        th.IntegerType(minimum=1, maximum=1000),
         default=DEFAULT_REQUESTS_PER_SECOND,
         description="Most calls per second per region and API (TAT documents 20).",
     ),

@@ -172,3 +172,37 @@ def test_offset_scan_reports_a_list_that_never_holds_still():
     list(scan)
     assert not scan.consistent
     assert calls.count(0) == 3
+
+
+def test_page_feed_hands_on_pages_in_order_and_reraises_failures():
+    from tap_cloudcommands.feeds import PageFeed
+
+    def pages():
+        yield [{"n": 1}, {"n": 2}]
+        yield [{"n": 3}]
+        msg = "page 3 failed"
+        raise RuntimeError(msg)
+
+    feed = PageFeed("test", pages(), max_pages=1)
+    seen = []
+    with pytest.raises(RuntimeError, match="page 3 failed"):
+        seen.extend(item["n"] for item in feed.items())
+    assert seen == [1, 2, 3]
+
+
+def test_page_feed_stops_fetching_once_closed():
+    from tap_cloudcommands.feeds import PageFeed
+
+    fetched = []
+
+    def pages():
+        for n in range(1000):
+            fetched.append(n)
+            yield [{"n": n}]
+
+    feed = PageFeed("test", pages(), max_pages=2)
+    first = next(feed.items())
+    feed.close()
+    time.sleep(1.2)
+    assert first == {"n": 0}
+    assert len(fetched) <= 5  # the queue bound, not the whole source

@@ -1,0 +1,1 @@
+"""Benchmarks of the real CLI against the emulators (run with `make bench`)."""

@@ -1,0 +1,348 @@
+"""Benchmarks: the real `tap-cloudcommands` CLI against the emulators, side by side.
+
+Each scenario starts the emulators in their own process (so their CPU and memory are not
+the tap's), runs the measurement several times and reports the median. Usage:
+
+    make bench            # or: python -m benchmarks.run [--runs N] [--quick]
+
+Prints a Markdown table; BENCHMARKS.md records a run of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Self
+
+from tests.emulators import (
+    EMULATOR_AWS_ACCESS_KEY_ID,
+    EMULATOR_AWS_SECRET_ACCESS_KEY,
+    EMULATOR_TAT_SECRET_ID,
+    EMULATOR_TAT_SECRET_KEY,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+HERMETIC = {
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+SYNC_DURATION = re.compile(r'"metric":"sync_duration","value":([0-9.]+),"tags":\{"stream":"(\w+)"')
+
+
+class Emulators:
+    """The emulators in a child process, with their stats endpoint."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    def __enter__(self) -> Self:
+        ready = Path(tempfile.mkdtemp()) / "ready.json"
+        command = [
+            PYTHON,
+            "-m",
+            "tests.emulators",
+            "--ssm-port",
+            "0",
+            "--tat-port",
+            "0",
+            "--ready-file",
+            str(ready),
+        ]
+        for name, value in self.options.items():
+            command += [f"--{name.replace('_', '-')}", str(value)]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 300
+        while not ready.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                msg = f"emulators did not start: {command}"
+                raise RuntimeError(msg)
+            time.sleep(0.1)
+        time.sleep(0.1)
+        urls = json.loads(ready.read_text())
+        self.ssm, self.tat = urls["ssm"], urls["tat"]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def stats(self, which: str) -> dict[str, Any]:
+        with urllib.request.urlopen(f"{getattr(self, which)}/_emulator/stats") as answer:
+            return json.loads(answer.read())
+
+    def reset(self) -> None:
+        for url in (self.ssm, self.tat):
+            request = urllib.request.Request(f"{url}/_emulator/reset-calls", method="POST")
+            urllib.request.urlopen(request).close()
+
+
+def tap_config(
+    emulators: Emulators, *, aws: list[str], tencent: list[str], rps: int = 20
+) -> dict[str, Any]:
+    return {
+        "aws_access_key_id": EMULATOR_AWS_ACCESS_KEY_ID,
+        "aws_secret_access_key": EMULATOR_AWS_SECRET_ACCESS_KEY,
+        "aws_regions": aws,
+        "aws_endpoint_url": emulators.ssm,
+        "tencent_secret_id": EMULATOR_TAT_SECRET_ID,
+        "tencent_secret_key": EMULATOR_TAT_SECRET_KEY,
+        "tencent_regions": tencent,
+        "tencent_endpoint_url": emulators.tat,
+        "tencent_requests_per_second": rps,
+    }
+
+
+def measure(command: list[str], stdout: Any = subprocess.DEVNULL) -> dict[str, Any]:
+    """Run a command; wall time, peak RSS and stderr of that one child."""
+    stderr_file = tempfile.TemporaryFile()  # noqa: SIM115 - read back after the child ends
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=stdout, stderr=stderr_file, env=os.environ | HERMETIC
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    stderr_file.seek(0)
+    stderr = stderr_file.read().decode(errors="replace")
+    if status != 0:
+        msg = f"{command[:4]} exited {status}: {stderr[-2000:]}"
+        raise RuntimeError(msg)
+    durations = {stream: float(value) for value, stream in SYNC_DURATION.findall(stderr)}
+    return {"wall": wall, "rss_mb": usage.ru_maxrss / 1024, "sync": durations}
+
+
+def run_tap(
+    config: dict[str, Any], state: dict | None = None, stdout: Any = subprocess.DEVNULL
+) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp())
+    (folder / "config.json").write_text(json.dumps(config))
+    command = [PYTHON, "-m", "tap_cloudcommands", "--config", str(folder / "config.json")]
+    if state is not None:
+        (folder / "state.json").write_text(json.dumps(state))
+        command += ["--state", str(folder / "state.json")]
+    return measure(command, stdout)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def overhead(runs: int, count: int) -> list[tuple[str, str, str, str]]:
+    """Scenario 1: tap records/s against the raw SDK loop, per cloud (no latency)."""
+    rows = []
+    with Emulators(
+        regions="us-east-1", tat_regions="ap-guangzhou", ssm_per_region=count, tat_per_region=count
+    ) as emulators:
+        for cloud, aws, tencent in (("ssm", ["us-east-1"], []), ("tat", [], ["ap-guangzhou"])):
+            config = tap_config(emulators, aws=aws, tencent=tencent, rps=1000)
+            url = emulators.ssm if cloud == "ssm" else emulators.tat
+            region = "us-east-1" if cloud == "ssm" else "ap-guangzhou"
+            raw = [
+                measure([PYTHON, "-m", "benchmarks.raw_loop", cloud, url, region])["wall"]
+                for _ in range(runs)
+            ]
+            tap = [run_tap(config)["wall"] for _ in range(runs)]
+            ratio = median(raw) / median(tap)
+            rows.append(
+                (
+                    f"1. overhead, {cloud}: {count:,} commands, records/s (process wall)",
+                    f"tap {count / median(tap):,.0f} vs raw {count / median(raw):,.0f}",
+                    ">= 0.8 x raw",
+                    f"{ratio:.2f} x {'ok' if ratio >= 0.8 else 'MISSED'}",
+                )
+            )
+    return rows
+
+
+def rate_limited(runs: int) -> list[tuple[str, str, str, str]]:
+    """Scenarios 2 and 3: TAT at 20 calls/s and 100 ms a call, one region and eight."""
+    rows = []
+    regions8 = [
+        "ap-guangzhou",
+        "ap-shanghai",
+        "ap-beijing",
+        "ap-chengdu",
+        "ap-hongkong",
+        "ap-singapore",
+        "ap-tokyo",
+        "eu-frankfurt",
+    ]
+    with (
+        Emulators(
+            regions="us-east-1",
+            tat_regions=",".join(regions8),
+            ssm_per_region=1,
+            tat_per_region=2000,
+            latency=0.1,
+            rate_limit=20,
+        ) as small,
+        Emulators(
+            regions="us-east-1",
+            tat_regions="ap-guangzhou",
+            ssm_per_region=1,
+            tat_per_region=20000,
+            latency=0.1,
+            rate_limit=20,
+        ) as big,
+    ):
+        syncs, walls = [], []
+        for _ in range(runs):
+            big.reset()
+            result = run_tap(tap_config(big, aws=[], tencent=["ap-guangzhou"]))
+            syncs.append(result["sync"]["tat_commands"])
+            walls.append(result["wall"])
+        stats = big.stats("tat")
+        peak = stats["max_requests_per_second"]["ap-guangzhou"]["DescribeCommands"]
+        rate = 20000 / median(syncs)
+        rows.append(
+            (
+                "2. TAT 20,000 commands, 1 region, 20 calls/s, 100 ms latency",
+                (
+                    f"{rate:,.0f} commands/s ({rate / 2000:.0%} of 2,000; sync "
+                    f"{median(syncs):.2f} s, process {median(walls):.2f} s; peak {peak} calls/s)"
+                ),
+                ">= 90% of 2,000/s, never > 20/s",
+                "ok" if rate >= 1800 and peak <= 20 else "MISSED",
+            )
+        )
+        one, eight, peaks = [], [], []
+        for _ in range(runs):
+            small.reset()
+            one.append(run_tap(tap_config(small, aws=[], tencent=regions8[:1]))["wall"])
+            small.reset()
+            eight.append(run_tap(tap_config(small, aws=[], tencent=regions8))["wall"])
+            peaks.append(
+                max(
+                    v["DescribeCommands"]
+                    for v in small.stats("tat")["max_requests_per_second"].values()
+                )
+            )
+        ratio = median(eight) / median(one)
+        rows.append(
+            (
+                "3. TAT 8 regions x 2,000 vs 1 region, 100 ms latency (process wall)",
+                (
+                    f"{median(eight):.2f} s vs {median(one):.2f} s = {ratio:.2f} x "
+                    f"(peak {max(peaks)} calls/s in a region)"
+                ),
+                "<= 1.5 x, never > 20/s",
+                "ok" if ratio <= 1.5 and max(peaks) <= 20 else "MISSED",
+            )
+        )
+    return rows
+
+
+def api_calls() -> list[tuple[str, str, str, str]]:
+    """Scenario 4: calls per full sync and per incremental SSM sync with nothing new."""
+    rows = []
+    ssm_n, tat_n = 1234, 2345
+    with Emulators(
+        regions="us-east-1,eu-west-1",
+        tat_regions="ap-guangzhou,ap-singapore",
+        ssm_per_region=ssm_n,
+        tat_per_region=tat_n,
+    ) as emulators:
+        config = tap_config(
+            emulators,
+            aws=["us-east-1", "eu-west-1"],
+            tencent=["ap-guangzhou", "ap-singapore"],
+            rps=1000,
+        )
+        output = Path(tempfile.mkdtemp()) / "out.jsonl"
+        with output.open("w") as sink:
+            run_tap(config | {"ssm_status_lookback_days": 0}, stdout=sink)
+        ssm_calls = emulators.stats("ssm")["calls"]
+        tat_calls = emulators.stats("tat")["calls"]
+        full_ssm = max(ssm_calls[r]["ListCommands"] for r in ("us-east-1", "eu-west-1"))
+        full_tat = max(tat_calls[r]["DescribeCommands"] for r in ("ap-guangzhou", "ap-singapore"))
+        rows.append(
+            (
+                f"4. full sync calls per region: SSM {ssm_n:,}, TAT {tat_n:,} commands",
+                (
+                    f"SSM {full_ssm} (ceil = {math.ceil(ssm_n / 50)}), "
+                    f"TAT {full_tat} (ceil = {math.ceil(tat_n / 100)})"
+                ),
+                "ceil(N/page) + 1 at most",
+                "ok"
+                if full_ssm <= math.ceil(ssm_n / 50) + 1 and full_tat <= math.ceil(tat_n / 100) + 1
+                else "MISSED",
+            )
+        )
+        state = None
+        for line in output.read_text().splitlines():
+            message = json.loads(line)
+            if message["type"] == "STATE":
+                state = message["value"]
+        emulators.reset()
+        run_tap(config | {"ssm_status_lookback_days": 0}, state=state)
+        again = emulators.stats("ssm")["calls"]
+        incremental = max(again[r]["ListCommands"] for r in ("us-east-1", "eu-west-1"))
+        rows.append(
+            (
+                "4. incremental SSM sync, nothing new (look-back off: no running commands held)",
+                f"{incremental} call(s) per region",
+                "1 per region",
+                "ok" if incremental == 1 else "MISSED",
+            )
+        )
+    return rows
+
+
+def memory(small: int, large: int) -> list[tuple[str, str, str, str]]:
+    """Scenario 5: peak RSS of the tap for a small and a large region."""
+    peaks = {}
+    for count in (small, large):
+        with Emulators(
+            regions="us-east-1", tat_regions="ap-guangzhou", ssm_per_region=1, tat_per_region=count
+        ) as emulators:
+            config = tap_config(emulators, aws=[], tencent=["ap-guangzhou"], rps=1000)
+            peaks[count] = run_tap(config)["rss_mb"]
+    growth = peaks[large] - peaks[small]
+    return [
+        (
+            f"5. peak RSS, TAT {small:,} vs {large:,} commands",
+            f"{peaks[small]:.0f} MB vs {peaks[large]:.0f} MB (+{growth:.1f} MB)",
+            "+20 MB at most",
+            "ok" if growth <= 20 else "MISSED",
+        )
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per timing (median)")
+    parser.add_argument("--quick", action="store_true", help="smaller data, one run")
+    args = parser.parse_args()
+    runs = 1 if args.quick else args.runs
+    rows = overhead(runs, 5000 if args.quick else 20000)
+    rows += rate_limited(runs)
+    rows += api_calls()
+    rows += memory(10_000, 50_000 if args.quick else 200_000)
+    print(
+        f"\n{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"medians of {runs} run(s)\n"
+    )
+    print("| measurement | figure | goal | result |")
+    print("|:--|:--|:--|:--|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    if any(row[3].endswith("MISSED") or row[3] == "MISSED" for row in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
