@@ -5,6 +5,9 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
+# Installed modules ship compiled: a run never pays for compiling them, even where
+# PYTHONDONTWRITEBYTECODE stops Python from caching bytecode itself.
+export UV_COMPILE_BYTECODE := 1
 
 MELTANO_VERSION := 4.4.1
 MELTANO := .tools/meltano/bin/meltano

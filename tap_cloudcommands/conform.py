@@ -2,8 +2,9 @@
 
 A value of the wrong type is converted when the meaning is plain ("60" for an integer,
 "true" for a boolean, 5 for a string) and otherwise replaced by null, so a record always
-matches its schema and a target never rejects a batch. Each conformer is compiled once per
-schema: the per-record cost is a few isinstance checks.
+matches its schema and a target never rejects a batch. Fields the schema does not allow
+are removed. Each conformer is compiled once per schema; a value of the right type costs
+one ``type(value) in ...`` check.
 """
 
 from __future__ import annotations
@@ -33,10 +34,6 @@ def _types(schema: dict[str, t.Any]) -> set[str]:
 
 
 def _to_integer(value: t.Any) -> t.Any:  # noqa: ANN401
-    if isinstance(value, bool):
-        return MISSING
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
@@ -48,10 +45,6 @@ def _to_integer(value: t.Any) -> t.Any:  # noqa: ANN401
 
 
 def _to_number(value: t.Any) -> t.Any:  # noqa: ANN401
-    if isinstance(value, bool):
-        return MISSING
-    if isinstance(value, int | float):
-        return value
     if isinstance(value, str):
         try:
             return float(value.strip())
@@ -61,26 +54,24 @@ def _to_number(value: t.Any) -> t.Any:  # noqa: ANN401
 
 
 def _to_boolean(value: t.Any) -> t.Any:  # noqa: ANN401
-    if isinstance(value, bool):
-        return value
     if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
         return value.strip().lower() == "true"
     return MISSING
 
 
 def _to_string(value: t.Any) -> t.Any:  # noqa: ANN401
-    if isinstance(value, str):
-        return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     return MISSING
 
 
-SCALARS: dict[str, t.Callable[[t.Any], t.Any]] = {
-    "integer": _to_integer,
-    "number": _to_number,
-    "boolean": _to_boolean,
-    "string": _to_string,
+# JSON type -> (Python types that already fit, exactly; conversion for anything else).
+# Exact types: bool is not an integer here, as it is not in JSON.
+SCALARS: dict[str, tuple[frozenset[type], t.Callable[[t.Any], t.Any]]] = {
+    "integer": (frozenset({int}), _to_integer),
+    "number": (frozenset({int, float}), _to_number),
+    "boolean": (frozenset({bool}), _to_boolean),
+    "string": (frozenset({str}), _to_string),
 }
 
 
@@ -100,15 +91,19 @@ def compile_conformer(schema: dict[str, t.Any]) -> Conformer:
         return _object_conformer(schema)
     if "array" in types:
         return _array_conformer(schema)
-    convert = next((SCALARS[name] for name in SCALARS if name in types), None)
+    scalar = next((SCALARS[name] for name in SCALARS if name in types), None)
+    if scalar is None:
+        return lambda value, _findings, _path: value
+    fits, convert = scalar
+    expected = sorted(types)
 
     def conform_scalar(value: t.Any, findings: Findings, path: str) -> t.Any:  # noqa: ANN401
-        if value is None or convert is None:
+        if value is None or type(value) in fits:
             return value
         converted = convert(value)
         if converted is MISSING:
             findings.problems.append(
-                f"{path}: {type(value).__name__} {value!r:.40} is not {sorted(types)}"
+                f"{path}: {type(value).__name__} {value!r:.40} is not {expected}"
             )
             return None
         return converted
@@ -116,43 +111,62 @@ def compile_conformer(schema: dict[str, t.Any]) -> Conformer:
     return conform_scalar
 
 
+def _fits(schema: dict[str, t.Any]) -> frozenset[type]:
+    """Python types that fit a scalar schema as they are (empty for containers)."""
+    types = _types(schema)
+    if types & {"object", "array"}:
+        return frozenset()
+    return next((SCALARS[name][0] for name in SCALARS if name in types), frozenset())
+
+
 def _object_conformer(schema: dict[str, t.Any]) -> Conformer:
+    # Per field: the types that fit as they are, and the conformer for anything else.
     properties = {
-        name: compile_conformer(spec) for name, spec in schema.get("properties", {}).items()
+        name: (_fits(spec), compile_conformer(spec))
+        for name, spec in schema.get("properties", {}).items()
     }
+    known = frozenset(properties)
     extra = schema.get("additionalProperties")
-    conform_extra = compile_conformer(extra) if isinstance(extra, dict) else None
+    extra_spec = (_fits(extra), compile_conformer(extra)) if isinstance(extra, dict) else None
 
     def conform_object(value: t.Any, findings: Findings, path: str) -> t.Any:  # noqa: ANN401
         if value is None:
             return None
-        if not isinstance(value, dict):
+        if type(value) is not dict:
             findings.problems.append(f"{path}: {type(value).__name__} is not an object")
             return None
-        for name in [name for name in value if name not in properties]:
-            if not extra:
+        if not extra and not known.issuperset(value):
+            for name in [name for name in value if name not in known]:
                 del value[name]
                 findings.dropped.append(f"{path}.{name}")
         for name, item in value.items():
-            conform_item = properties.get(name, conform_extra)
-            if conform_item is not None and item is not None:
-                value[name] = conform_item(item, findings, f"{path}.{name}")
+            if item is None:
+                continue
+            spec = properties.get(name, extra_spec)
+            if spec is not None and type(item) not in spec[0]:
+                value[name] = spec[1](item, findings, f"{path}.{name}")
         return value
 
     return conform_object
 
 
 def _array_conformer(schema: dict[str, t.Any]) -> Conformer:
-    conform_item = compile_conformer(schema.get("items", {}))
+    items = schema.get("items", {})
+    conform_item = compile_conformer(items)
+    item_types = _types(items)
+    scalar_fits = next((SCALARS[name][0] for name in SCALARS if name in item_types), None)
+    nullable = "null" in item_types
 
     def conform_array(value: t.Any, findings: Findings, path: str) -> t.Any:  # noqa: ANN401
         if value is None:
             return None
-        if not isinstance(value, list):
+        if type(value) is not list:
             findings.problems.append(f"{path}: {type(value).__name__} is not an array")
             return None
+        if scalar_fits is not None and all(type(item) in scalar_fits for item in value):
+            return value
         conformed = [conform_item(item, findings, f"{path}[]") for item in value]
-        kept = [item for item in conformed if item is not None]
+        kept = conformed if nullable else [item for item in conformed if item is not None]
         if len(kept) != len(conformed):
             findings.problems.append(
                 f"{path}: {len(conformed) - len(kept)} unusable item(s) dropped"

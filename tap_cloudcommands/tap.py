@@ -7,7 +7,6 @@ import sys
 import typing as t
 
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
@@ -17,6 +16,7 @@ from tap_cloudcommands.inputs import InputError, catalog_errors, json_file_error
 from tap_cloudcommands.settings import CONFIG_SCHEMA, settings_errors
 from tap_cloudcommands.streams import SSMCommandsStream, TATCommandsStream
 from tap_cloudcommands.tencent import TencentConnector
+from tap_cloudcommands.writer import BatchingMsgSpecWriter
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
@@ -30,7 +30,7 @@ class TapCloudCommands(Tap):
 
     name = "tap-cloudcommands"
     config_jsonschema = CONFIG_SCHEMA
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BatchingMsgSpecWriter
 
     def __init__(self, *args: t.Any, validate_config: bool = True, **kwargs: t.Any) -> None:  # noqa: ANN401
         """Create the tap and check the settings the JSON schema cannot.

@@ -13,6 +13,7 @@ import pendulum
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+ZERO = dt.timedelta(0)
 
 
 def parse_timestamp(value: object) -> dt.datetime:
@@ -28,6 +29,16 @@ def parse_timestamp(value: object) -> dt.datetime:
     Raises:
         ValueError: If the value is not a timestamp, or not one a datetime can hold.
     """
+    if type(value) is str:
+        # The common case, kept short: an ISO string with Z or an offset (the stdlib
+        # reads every form the APIs send, and fast).
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.utcoffset() == ZERO:
+                return parsed.replace(tzinfo=UTC)
     try:
         parsed = _to_datetime(value)
         if parsed.tzinfo is None:
