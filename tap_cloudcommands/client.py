@@ -142,7 +142,7 @@ class RegionPartitionedStream(Stream):
         """
         findings = Findings()
         self._conform(record, findings, self.name)
-        if new_fields := set(findings.dropped) - self._dropped_fields:
+        if findings.dropped and (new_fields := set(findings.dropped) - self._dropped_fields):
             self._dropped_fields |= new_fields
             self.logger.warning(
                 "Stream %s: the API sent fields the schema lacks, not emitted: %s",
