@@ -6,13 +6,18 @@ retry tests stay fast while still going through botocore's real retry logic.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import random
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -44,6 +49,8 @@ from tests.emulators import (
     populate_ssm,
     populate_tat,
 )
+from tests.emulators.ssm_list import encode_token
+from tests.emulators.ssm_list import parse_list_query as parse_ssm_query
 from tests.emulators.tat_model import COMMAND_FIELDS as TAT_COMMAND_FIELDS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -853,9 +860,39 @@ def test_sample_data_is_deterministic_and_realistic() -> None:
     assert any(c["DefaultParameterConfs"] for c in commands)
 
 
-def test_main_module_serves_sample_data() -> None:
+def test_sample_data_is_pinned_to_its_seed() -> None:
+    """The bulk fill draws exactly what one-by-one generation drew: same seed, same data."""
+    with SSMEmulator() as ssm, TATEmulator() as tat:
+        aws = populate_ssm(ssm, ["us-east-1"], 200, now=NOW)["us-east-1"]
+        tencent = populate_tat(tat, [GUANGZHOU], 200, now=NOW)[GUANGZHOU]
+    digest = hashlib.sha256(json.dumps([aws, tencent], default=str).encode()).hexdigest()
+    assert (aws[0]["CommandId"], tencent[0]["CommandId"]) == (
+        "f33c6262-a031-4012-83ee-ddd5d168042f",
+        "cmd-qr6iqxvo",
+    )
+    assert digest == "c39ce09e22bf99c337d0f0645d71e6fececf757267f6eedbcf20ee9e5103df36"
+
+
+def test_main_module_serves_sample_data(tmp_path: Path) -> None:
+    ready_file = tmp_path / "ready" / "emulators.json"
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulators", "--per-region", "3", "--regions", "us-east-1"],
+        [
+            sys.executable,
+            "-m",
+            "tests.emulators",
+            "--per-region",
+            "3",
+            "--tat-per-region",
+            "5",
+            "--regions",
+            "us-east-1",
+            "--latency",
+            "0.05",
+            "--rate-limit",
+            "2",
+            "--ready-file",
+            str(ready_file),
+        ],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -870,15 +907,305 @@ def test_main_module_serves_sample_data() -> None:
         ssm_url = re.search(r"SSM/STS emulator: (http://127\.0\.0\.1:\d+)", output)
         assert ssm_url, output
         assert EMULATOR_TAT_SECRET_ID in output
+        urls = json.loads(ready_file.read_text())
+        assert urls["ssm"] == ssm_url.group(1)
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", urls["tat"])
         client = aws_session(
             aws_access_key_id=EMULATOR_AWS_ACCESS_KEY_ID,
             aws_secret_access_key=EMULATOR_AWS_SECRET_ACCESS_KEY,
             region_name="us-east-1",
-        ).client("ssm", endpoint_url=ssm_url.group(1))
+        ).client("ssm", endpoint_url=urls["ssm"])
+        started = time.monotonic()
         assert len(client.list_commands()["Commands"]) == 3
+        assert time.monotonic() - started >= 0.05, "--latency applies"
+
+        tat = TatEndpoint(urls["tat"])
+        assert tat.describe()["TotalCount"] == 5, "--tat-per-region overrides --per-region"
+        outcomes = [tat.describe().get("Error", {}).get("Code", "ok") for _ in range(2)]
+        assert outcomes[-1] == "RequestLimitExceeded", "--rate-limit 2 throttles TAT"
+        stats = get_stats(urls["tat"])
+        assert stats["calls"] == {GUANGZHOU: {"DescribeCommands": 3}}
+        assert stats["max_requests_per_second"] == {GUANGZHOU: {"DescribeCommands": 3}}
+        assert get_stats(urls["ssm"])["calls"] == {"us-east-1": {"ListCommands": 1}}
+        post_reset(urls["tat"])
+        assert get_stats(urls["tat"])["calls"] == {}
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+    assert not ready_file.exists(), "the ready file goes away with the emulators"
+
+
+# ------------------------------------------------------- latency, stats, caches, scale
+class TatEndpoint:
+    """A TAT client for a URL (the emulator may live in another process)."""
+
+    def __init__(self, url: str, region: str = GUANGZHOU) -> None:
+        http_profile = HttpProfile(
+            endpoint=url.removeprefix("http://"), protocol="http", reqTimeout=10
+        )
+        self.client = tat_sdk.TatClient(
+            credential.Credential(EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY),
+            region,
+            ClientProfile(httpProfile=http_profile),
+        )
+
+    def describe(self, **params: Any) -> dict[str, Any]:
+        """The raw DescribeCommands Response (errors included, not raised)."""
+        try:
+            return dict(self.client.call_json("DescribeCommands", params)["Response"])
+        except TencentCloudSDKException as error:
+            return {"Error": {"Code": error.code}}
+
+
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def get_stats(url: str) -> dict[str, Any]:
+    with _NO_PROXY.open(f"{url}/_emulator/stats", timeout=10) as answer:
+        assert answer.headers["Content-Type"] == "application/json"
+        return dict(json.loads(answer.read()))
+
+
+def post_reset(url: str) -> None:
+    request = urllib.request.Request(f"{url}/_emulator/reset-calls", data=b"", method="POST")  # noqa: S310 - loopback
+    with _NO_PROXY.open(request, timeout=10) as answer:
+        assert answer.status == 200
+
+
+def test_latency_lets_concurrent_requests_overlap(
+    ssm_emulator: SSMEmulator, tat_emulator: TATEmulator
+) -> None:
+    tat_emulator.latency_seconds = ssm_emulator.latency_seconds = 0.3
+    tat_emulator.add_command(GUANGZHOU)
+    clients = [TatEndpoint(tat_emulator.url), TatEndpoint(tat_emulator.url)]
+    finished: list[float] = []
+    barrier = threading.Barrier(len(clients) + 1)
+
+    def call(client: TatEndpoint) -> None:
+        barrier.wait()
+        assert client.describe()["TotalCount"] == 1
+        finished.append(time.monotonic())
+
+    threads = [threading.Thread(target=call, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.monotonic()
+    for thread in threads:
+        thread.join(timeout=5)
+
+    elapsed = max(finished) - started
+    assert len(finished) == 2
+    assert min(finished) - started >= 0.3, "each answer waits out the latency"
+    assert elapsed < 0.55, f"two requests took {elapsed:.2f}s: the latency was serialised"
+    assert [c.status for c in tat_emulator.calls] == [200, 200]
+
+    # Errors wait too (the throttle decision is taken at arrival, then the latency runs).
+    ssm_emulator.inject(Fault("throttle"))
+    client = make_ssm_client(
+        ssm_emulator, config=Config(retries={"mode": "standard", "total_max_attempts": 1})
+    )
+    started = time.monotonic()
+    with pytest.raises(ClientError):
+        client.list_commands()
+    assert time.monotonic() - started >= 0.3
+
+
+def test_stats_and_reset_calls_over_http(ssm_emulator: SSMEmulator) -> None:
+    populate_ssm(ssm_emulator, ["us-east-1", "eu-west-1"], 3, now=NOW)
+    us, eu = make_ssm_client(ssm_emulator), make_ssm_client(ssm_emulator, "eu-west-1")
+    us.list_commands()
+    us.list_commands(MaxResults=1)
+    eu.list_commands()
+    before = ssm_emulator.inject(Fault("throttle", count=5))
+
+    stats = get_stats(ssm_emulator.url)
+
+    assert stats == {
+        "calls": {"us-east-1": {"ListCommands": 2}, "eu-west-1": {"ListCommands": 1}},
+        "max_requests_per_second": {
+            "eu-west-1": {"ListCommands": 1},
+            "us-east-1": {"ListCommands": ssm_emulator.max_requests_per_second("us-east-1")},
+        },
+        "errors": 0,
+    }
+    assert stats["max_requests_per_second"]["us-east-1"]["ListCommands"] in (1, 2)
+    # Control paths are not API calls: not logged, no faults consumed, no auth needed.
+    assert len(ssm_emulator.calls) == 3
+    assert before.count == 5
+    ssm_emulator.clear_faults()
+    for path, method, status in (
+        ("/_emulator/nothing", "GET", 404),
+        ("/_emulator/stats", "POST", 405),
+        ("/_emulator/reset-calls", "GET", 405),
+    ):
+        request = urllib.request.Request(ssm_emulator.url + path, method=method)  # noqa: S310
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _NO_PROXY.open(request, timeout=10)
+        assert refused.value.code == status
+
+    # A failing hook is an emulator error, and the stats count it.
+    def broken_hook(call: Any) -> None:
+        if len(ssm_emulator.calls) == 4:
+            raise RuntimeError("hook bug")
+
+    ssm_emulator.after_response = broken_hook
+    eu.list_commands()
+    eu.list_commands()  # served only once the previous answer's hook has finished
+    assert get_stats(ssm_emulator.url)["errors"] == 1
+    ssm_emulator.errors.clear()
+
+    post_reset(ssm_emulator.url)
+    assert ssm_emulator.calls == []
+    assert ssm_emulator.max_requests_per_second("us-east-1") == 0
+    assert get_stats(ssm_emulator.url) == {"calls": {}, "max_requests_per_second": {}, "errors": 0}
+
+
+def test_tat_pages_follow_add_update_delete(tat_emulator: TATEmulator) -> None:
+    base = datetime(2026, 10, 1, tzinfo=UTC)
+    ids = [
+        tat_emulator.add_command(GUANGZHOU, CreatedTime=base + timedelta(hours=i))["CommandId"]
+        for i in range(30)
+    ]
+    endpoint = TatEndpoint(tat_emulator.url)
+
+    def page(**params: Any) -> tuple[int, list[dict[str, Any]]]:
+        answer = endpoint.describe(**{"Limit": 100, **params})
+        return answer["TotalCount"], answer["CommandSet"]
+
+    def listed(**params: Any) -> list[str]:
+        return [c["CommandId"] for c in page(**params)[1]]
+
+    assert listed() == ids[::-1]  # newest first; the order is now cached
+    version = tat_emulator.data_version
+
+    newest = tat_emulator.add_command(GUANGZHOU, CreatedTime=base + timedelta(days=5))
+    assert listed() == [newest["CommandId"], *ids[::-1]]
+    tat_emulator.update_command(GUANGZHOU, ids[-1], CreatedTime=base - timedelta(days=1))
+    assert listed() == [newest["CommandId"], *ids[-2::-1], ids[-1]]
+    tat_emulator.update_command(GUANGZHOU, ids[0], CommandName="renamed")
+    assert page()[1][-2]["CommandName"] == "renamed", "a cached rendering is dropped"
+    tat_emulator.delete_command(GUANGZHOU, newest["CommandId"])
+    assert page(Offset=0, Limit=1) == (30, page()[1][:1])
+    assert listed()[0] == ids[-2]
+    assert tat_emulator.data_version == version + 4
+
+    # Filtered views are cached per query and data version.
+    public = {"Filters": [{"Name": "created-by", "Values": ["TAT"]}]}
+    assert page(**public) == (0, [])
+    tat_emulator.update_command(GUANGZHOU, ids[3], CreatedBy="TAT")
+    assert listed(**public) == [ids[3]]
+    tat_emulator.add_command(GUANGZHOU, CreatedBy="TAT", CreatedTime=base)
+    assert page(**public)[0] == 2
+    tat_emulator.order = "oldest_first"
+    assert listed(**public)[0] != ids[3]
+    oldest_first = listed()
+    assert (oldest_first[0], oldest_first[-1]) == (ids[-1], ids[-2]), "no stale order"
+    tat_emulator.timestamp_style = "Z"
+    assert page()[1][0]["CreatedTime"].endswith("Z"), "renderings follow the style"
+
+
+def test_ssm_pages_follow_updates_under_invoked_after(ssm_emulator: SSMEmulator) -> None:
+    base = datetime(2026, 10, 1, tzinfo=UTC)
+    ids = [
+        ssm_emulator.add_command(
+            "us-east-1", RequestedDateTime=base + timedelta(hours=i), Status="InProgress"
+        )["CommandId"]
+        for i in range(20)
+    ]
+    client = make_ssm_client(ssm_emulator)
+    after = [{"key": "InvokedAfter", "value": "2026-10-01T10:00:00Z"}]
+    running = [*after, {"key": "ExecutionStage", "value": "Executing"}]
+
+    assert all_command_ids(client, Filters=after, MaxResults=4) == ids[:9:-1]
+    assert all_command_ids(client, Filters=running, MaxResults=4) == ids[:9:-1]
+    ssm_emulator.update_command("us-east-1", ids[12], Status="Success")
+    assert ids[12] not in all_command_ids(client, Filters=running, MaxResults=4)
+    ssm_emulator.update_command("us-east-1", ids[2], RequestedDateTime=base + timedelta(days=1))
+    assert all_command_ids(client, Filters=after, MaxResults=4)[0] == ids[2]
+    ssm_emulator.delete_command("us-east-1", ids[19])
+    listed = all_command_ids(client, Filters=after, MaxResults=4)
+    assert ids[19] not in listed
+    assert len(listed) == 10
+    page = client.list_commands(Filters=after, MaxResults=50)["Commands"]
+    assert page[0]["Status"] == "InProgress"
+    ssm_emulator.update_command("us-east-1", ids[2], Status="Failed")
+    assert client.list_commands(Filters=after, MaxResults=1)["Commands"][0]["Status"] == "Failed"
+
+
+def test_incremental_order_matches_a_full_sort(tat_emulator: TATEmulator) -> None:
+    """Random adds, moves and deletes keep the maintained order equal to a fresh sort."""
+    rng = random.Random(5)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    endpoint = TatEndpoint(tat_emulator.url)
+    for _ in range(40):
+        tat_emulator.add_command(GUANGZHOU, CreatedTime=base + timedelta(minutes=rng.randrange(50)))
+    for step in range(45):
+        stored = tat_emulator.commands(GUANGZHOU)
+        victim = rng.choice(stored)["CommandId"]
+        moment = base + timedelta(minutes=rng.randrange(50))
+        if step % 3 == 0:
+            tat_emulator.add_command(GUANGZHOU, CreatedTime=moment)
+        elif step % 3 == 1:
+            tat_emulator.update_command(GUANGZHOU, victim, CreatedTime=moment)
+        else:
+            tat_emulator.delete_command(GUANGZHOU, victim)
+        expected = sorted(
+            tat_emulator.commands(GUANGZHOU),
+            key=lambda c: (c["CreatedTime"], c["CommandId"]),
+            reverse=True,
+        )
+        listed = [c["CommandId"] for c in endpoint.describe(Limit=100)["CommandSet"]]
+        assert listed == [c["CommandId"] for c in expected], step
+
+
+def test_large_region_pages_without_sorting_again() -> None:
+    count = 20_000
+    with TATEmulator() as tat, SSMEmulator() as ssm:
+        populate_tat(tat, [GUANGZHOU], count, now=NOW, copies=False, prerender=False)
+        populate_ssm(ssm, ["us-east-1"], count, now=NOW, copies=False, prerender=False)
+        oldest_tat = sorted(
+            tat.commands(GUANGZHOU), key=lambda c: (c["CreatedTime"], c["CommandId"])
+        )[:100]
+        sort_keys = 0
+
+        def counting(store: Any) -> None:
+            original = store.sort_key
+
+            def sort_key(command: dict[str, Any]) -> Any:
+                nonlocal sort_keys
+                sort_keys += 1
+                return original(command)
+
+            store.sort_key = sort_key
+
+        counting(tat._store)
+        counting(ssm._store)
+        endpoint = TatEndpoint(tat.url)
+        started = time.monotonic()
+        last = endpoint.describe(Offset=count - 100, Limit=100)
+        elapsed = time.monotonic() - started
+        assert last["TotalCount"] == count
+        assert [c["CommandId"] for c in last["CommandSet"]] == [
+            c["CommandId"] for c in reversed(oldest_tat)
+        ]
+        assert endpoint.describe(Offset=count, Limit=100)["CommandSet"] == []
+        assert elapsed < 1, f"the last page took {elapsed:.2f}s"
+
+        client = make_ssm_client(ssm)
+        first = client.list_commands(MaxResults=50)
+        token = encode_token(count - 50, parse_ssm_query("us-east-1", {}).fingerprint)
+        last_page = client.list_commands(MaxResults=50, NextToken=token)
+        assert len(first["Commands"]) == len(last_page["Commands"]) == 50
+        assert "NextToken" not in last_page
+        oldest = min(ssm.commands("us-east-1"), key=lambda c: c["RequestedDateTime"])
+        assert last_page["Commands"][-1]["CommandId"] == oldest["CommandId"]
+        assert sort_keys == 0, "pages are slices of the cached order"
+
+        tat.add_command(GUANGZHOU, CreatedTime=NOW)
+        assert endpoint.describe(Limit=1)["CommandSet"][0]["CreatedTime"] == NOW.isoformat()
+        assert sort_keys < 100, f"one add cost {sort_keys} sort keys: the region was re-sorted"
+        assert tat.errors == ssm.errors == []
 
 
 # ------------------------------------------------------------------------------ moto

@@ -10,9 +10,12 @@ text UTF-8 cannot carry (lone surrogates) falls back to ``\\u`` escapes.
 from __future__ import annotations
 
 import json
+import json.encoder
 from collections.abc import Callable
-from json.encoder import c_make_encoder, encode_basestring
 from typing import Any
+
+# The C encoder json.dumps itself uses (None on interpreters without it).
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
 
 __all__ = ["JsonWriter", "encode_json"]
 
@@ -31,16 +34,16 @@ class JsonWriter:
             default: Renders values JSON has no type for (e.g. datetimes).
         """
         self._default = default or _not_serializable
-        if c_make_encoder is not None:
+        if _c_make_encoder is not None:
             # The same C encoder json.dumps uses, minus the circular-reference check
             # (stored commands are trees) and minus being rebuilt on every call.
             # Positional only: markers, default, encoder, indent, key_separator,
             # item_separator, sort_keys, skipkeys, allow_nan.
             sort_keys, skipkeys, allow_nan = False, False, True
-            encoder = c_make_encoder(
+            encoder = _c_make_encoder(
                 None,
                 self._default,
-                encode_basestring,
+                json.encoder.encode_basestring,
                 None,
                 ": ",
                 ", ",

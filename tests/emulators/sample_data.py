@@ -13,8 +13,6 @@ The generators draw exactly the same random numbers as the straightforward
 from __future__ import annotations
 
 import base64
-import contextlib
-import gc
 import json
 import random
 import string
@@ -24,6 +22,7 @@ from itertools import accumulate, islice
 from typing import TYPE_CHECKING, Any
 
 from .seeded import SeededRandom
+from .store import gc_paused
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -119,6 +118,8 @@ _SSM_DOCUMENT_PICK = _Weighted(_SSM_DOCUMENTS)
 _TAT_TYPE_PICK = _Weighted(_TAT_TYPES)
 _TAT_ID_ALPHABET = string.ascii_lowercase + string.digits
 _TAG_KEYS = list(_TAG_VALUES)
+# What Random.choice draws with unless a subclass replaces random() without getrandbits().
+_RANDBELOW_WITH_GETRANDBITS = getattr(random.Random, "_randbelow_with_getrandbits", None)
 
 
 def _instance_id(rng: random.Random) -> str:
@@ -241,19 +242,6 @@ def _uuid4(bits: int) -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    # A fill allocates millions of containers and frees none: each automatic collection
-    # would walk everything allocated so far, turning a linear fill quadratic.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _batches(commands: Iterator[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     while batch := list(islice(commands, BATCH_SIZE)):
         yield batch
@@ -267,6 +255,7 @@ def populate_ssm(
     now: datetime,
     seed: int = DEFAULT_SEED,
     copies: bool = True,
+    prerender: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
     """Fill an SSM emulator with realistic commands.
 
@@ -278,13 +267,16 @@ def populate_ssm(
         seed: Seed of the generator.
         copies: Return copies of the stored commands; False returns empty lists, which
             saves time and memory on huge fills.
+        prerender: Also serialise every command now (``emulator.warm``): ~25 us a
+            command at fill time, then ~1 ms per 100-command page instead of ~3 ms on
+            a page's first read. The result order is built either way.
 
     Returns:
         The stored commands (copies) by region.
     """
     rng = SeededRandom(seed)
     created: dict[str, list[dict[str, Any]]] = {}
-    with _gc_paused():
+    with gc_paused():
         for region in regions:
             instances = [_instance_id(rng) for _ in range(30)]
             created[region] = []
@@ -293,14 +285,14 @@ def populate_ssm(
                 created[region] += emulator.add_commands(
                     region, batch, copies=copies, take_ownership=True
                 )
-        emulator.warm(created)
+        emulator.warm(created, render=prerender)
     return created
 
 
 def _tat_command_id(rng: random.Random) -> str:
     # rng.choice(_TAT_ID_ALPHABET) eight times, inlined: choice draws
     # _randbelow(36), i.e. 6-bit getrandbits until one is below 36.
-    if type(rng)._randbelow is not random.Random._randbelow_with_getrandbits:
+    if getattr(type(rng), "_randbelow", None) is not _RANDBELOW_WITH_GETRANDBITS:
         return "cmd-" + "".join(rng.choice(_TAT_ID_ALPHABET) for _ in range(8))
     getrandbits = rng.getrandbits
     chars = []
@@ -371,6 +363,7 @@ def populate_tat(
     now: datetime,
     seed: int = DEFAULT_SEED,
     copies: bool = True,
+    prerender: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
     """Fill a TAT emulator with realistic commands.
 
@@ -383,13 +376,16 @@ def populate_tat(
         seed: Seed of the generator.
         copies: Return copies of the stored commands; False returns empty lists, which
             saves time and memory on huge fills.
+        prerender: Also serialise every command now (``emulator.warm``): ~25 us a
+            command at fill time, then ~1 ms per 100-command page instead of ~3 ms on
+            a page's first read. The result order is built either way.
 
     Returns:
         The stored commands (copies) by region.
     """
     rng = SeededRandom(seed)
     created: dict[str, list[dict[str, Any]]] = {}
-    with _gc_paused():
+    with gc_paused():
         for region in regions:
             created[region] = []
             commands = (_tat_command(rng, region, now, i) for i in range(per_region))
@@ -397,5 +393,5 @@ def populate_tat(
                 created[region] += emulator.add_commands(
                     region, batch, copies=copies, take_ownership=True
                 )
-        emulator.warm(created)
+        emulator.warm(created, render=prerender)
     return created

@@ -31,7 +31,7 @@ from .ssm_model import (
     normalise_fields,
     render_command,
 )
-from .store import CommandStore, clone
+from .store import CommandStore, clone, gc_paused
 from .sts import (
     DEFAULT_ACCOUNT_ID,
     IssuedCredentials,
@@ -183,7 +183,7 @@ class SSMEmulator(EmulatorServer):
 
     def commands(self, region: str) -> list[dict[str, Any]]:
         """Copies of a region's stored commands, in insertion order."""
-        with self.lock:
+        with self.lock, gc_paused():
             return [clone(c) for c in self._store.records(region)]
 
     def _sort(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -18,18 +18,21 @@ thread-safe on its own; the emulator's lock guards every call.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import gc
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar, cast
 
-__all__ = ["CommandStore", "Window", "clone"]
+__all__ = ["CommandStore", "Window", "clone", "gc_paused"]
 
 Command = dict[str, Any]
+T = TypeVar("T")
 Predicate = Callable[[Command], bool]
 Sort = Callable[[list[Command]], list[Command]]
 
@@ -39,7 +42,7 @@ _INCREMENTAL_BATCH = 256
 _IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes, datetime, date, time, timedelta})
 
 
-def clone(value: Any) -> Any:
+def clone(value: T) -> T:
     """A deep copy of JSON-like data (dicts, lists, scalars, datetimes), fast.
 
     ``copy.deepcopy`` keeps a memo and dispatches per type, which dominates filling an
@@ -54,12 +57,29 @@ def clone(value: Any) -> Any:
     """
     kind = type(value)
     if kind is dict:
-        return {key: clone(item) for key, item in value.items()}
+        return cast("T", {key: clone(item) for key, item in value.items()})  # type: ignore[attr-defined]
     if kind is list:
-        return [clone(item) for item in value]
+        return cast("T", [clone(item) for item in value])  # type: ignore[attr-defined]
     if kind in _IMMUTABLE:
         return value
     return copy.deepcopy(value)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many containers.
+
+    Filling (or copying) a region allocates millions of dicts and lists and frees none:
+    every automatic collection would walk all of them again, turning linear work
+    quadratic. The data is acyclic, so nothing is lost by collecting later.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -164,12 +184,10 @@ class CommandStore:
         store = self._regions.setdefault(region, {})
         for command in commands:
             store[command["CommandId"]] = command
-        ordered = self._ordered.get(region)
-        if ordered is not None:
-            if ordered.order[0] not in TIME_ORDERS or len(commands) > _INCREMENTAL_BATCH:
-                del self._ordered[region]
-            else:
-                self._keep_ordered(region, lambda: [self._insert(ordered, c) for c in commands])
+        if len(commands) > _INCREMENTAL_BATCH:
+            self._ordered.pop(region, None)
+        else:
+            self._keep_ordered(region, lambda records: self._insert(records, commands))
         self._bump(region)
 
     def update(self, region: str, command_id: str, changes: dict[str, Any]) -> Command:
@@ -179,18 +197,14 @@ class CommandStore:
             KeyError: If there is no such command.
         """
         command = self._regions.get(region, {})[command_id]
-        ordered = self._ordered.get(region)
         field = self.timestamp_field
         moves = field in changes and changes[field] != command.get(field)
-        if ordered is not None and moves and ordered.order[0] not in TIME_ORDERS:
-            del self._ordered[region]
-        elif ordered is not None and moves:
-            self._keep_ordered(region, lambda: self._remove(ordered, command))
+        if moves:
+            self._keep_ordered(region, lambda records: self._remove(records, command))
         command.update(changes)
         self._fragments.pop((region, command_id), None)
-        ordered = self._ordered.get(region)
-        if ordered is not None and moves:
-            self._keep_ordered(region, lambda: self._insert(ordered, command))
+        if moves:
+            self._keep_ordered(region, lambda records: self._insert(records, [command]))
         self._bump(region)
         return command
 
@@ -201,11 +215,7 @@ class CommandStore:
             KeyError: If there is no such command.
         """
         command = self._regions.get(region, {})[command_id]
-        ordered = self._ordered.get(region)
-        if ordered is not None and ordered.order[0] not in TIME_ORDERS:
-            del self._ordered[region]
-        elif ordered is not None:
-            self._keep_ordered(region, lambda: self._remove(ordered, command))
+        self._keep_ordered(region, lambda records: self._remove(records, command))
         del self._regions[region][command_id]
         self._fragments.pop((region, command_id), None)
         self._bump(region)
@@ -239,19 +249,27 @@ class CommandStore:
         for key in [k for k in self._views if k[0] == region]:
             del self._views[key]
 
-    def _keep_ordered(self, region: str, change: Callable[[], object]) -> None:
-        # Odd timestamps (None, strings) cannot be bisected: forget the order, and let
-        # the next query rebuild it (and fail there, as an emulator error, if it must).
+    def _keep_ordered(self, region: str, change: Callable[[list[Command]], None]) -> None:
+        # Apply a change to a built time order in place; any other built order is
+        # simply forgotten and rebuilt by the next query.
+        ordered = self._ordered.get(region)
+        if ordered is None:
+            return
+        if ordered.order[0] not in TIME_ORDERS:
+            del self._ordered[region]
+            return
         try:
-            change()
+            change(ordered.records)
         except (TypeError, ValueError):
-            self._ordered.pop(region, None)
+            # Odd timestamps (None, strings) cannot be bisected: forget the order, and
+            # let the next query rebuild it (and fail there, as an emulator error).
+            del self._ordered[region]
 
-    def _insert(self, ordered: _Ordered, command: Command) -> None:
-        insort(ordered.records, command, key=self.sort_key)
+    def _insert(self, records: list[Command], commands: Iterable[Command]) -> None:
+        for command in commands:
+            insort(records, command, key=self.sort_key)
 
-    def _remove(self, ordered: _Ordered, command: Command) -> None:
-        records = ordered.records
+    def _remove(self, records: list[Command], command: Command) -> None:
         index = bisect_left(records, self.sort_key(command), key=self.sort_key)
         if index >= len(records) or records[index] is not command:
             raise ValueError("command not found where its key says")

@@ -27,7 +27,7 @@ from .base import (
 )
 from .credentials import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY
 from .jsonwire import encode_json
-from .store import CommandStore, clone
+from .store import CommandStore, clone, gc_paused
 from .tat_model import (
     DEFAULT_TIMESTAMP_STYLE,
     check_field_names,
@@ -203,7 +203,7 @@ class TATEmulator(EmulatorServer):
 
     def commands(self, region: str) -> list[dict[str, Any]]:
         """Copies of a region's stored commands, in insertion order."""
-        with self.lock:
+        with self.lock, gc_paused():
             return [clone(c) for c in self._store.records(region)]
 
     def _sort(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
