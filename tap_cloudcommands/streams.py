@@ -11,7 +11,7 @@ from tap_cloudcommands.aws import SSM_MAX_PAGE_SIZE, AWSConnector
 from tap_cloudcommands.client import RegionPartitionedStream
 from tap_cloudcommands.schemas import SSM_COMMAND_SCHEMA, TAT_COMMAND_SCHEMA
 from tap_cloudcommands.tencent import TAT_MAX_PAGE_SIZE, OffsetScan, TencentConnector
-from tap_cloudcommands.timestamps import EPOCH, format_timestamp, parse_timestamp
+from tap_cloudcommands.timestamps import EPOCH, instant_and_text
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -32,13 +32,13 @@ class TimestampFields:
 
         Args:
             stream: Whose logger reports values that are not timestamps.
-            fields: Top-level field names.
+            fields: Top-level field names, the replication key first.
         """
         self._stream = stream
         self._fields = tuple(fields)
 
-    def normalise(self, record: dict[str, t.Any]) -> dict[str, dt.datetime | None]:
-        """Rewrite each timestamp field; return the parsed instants.
+    def normalise(self, record: dict[str, t.Any]) -> dt.datetime | None:
+        """Rewrite each timestamp field; return the instant of the first one.
 
         A value that is not a timestamp becomes null (with a warning) so the record
         still matches its schema.
@@ -47,26 +47,29 @@ class TimestampFields:
             record: One API object.
 
         Returns:
-            Field name to parsed instant (None when absent or unusable).
+            The instant of the first field (the replication key), None when absent or
+            unusable.
         """
-        parsed: dict[str, dt.datetime | None] = {}
-        for field in self._fields:
+        first: dt.datetime | None = None
+        for index, field in enumerate(self._fields):
             value = record.get(field)
-            instant = None
-            if value is not None:
-                try:
-                    instant = parse_timestamp(value)
-                except ValueError:
-                    self._stream.logger.warning(
-                        "Stream %s: %s %r of %s is not a timestamp; emitted as null",
-                        self._stream.name,
-                        field,
-                        value,
-                        record.get("CommandId"),
-                    )
-            record[field] = None if instant is None else format_timestamp(instant)
-            parsed[field] = instant
-        return parsed
+            if value is None:
+                continue
+            try:
+                instant, record[field] = instant_and_text(value)
+            except ValueError:
+                record[field] = None
+                self._stream.logger.warning(
+                    "Stream %s: %s %r of %s is not a timestamp; emitted as null",
+                    self._stream.name,
+                    field,
+                    value,
+                    record.get("CommandId"),
+                )
+                continue
+            if index == 0:
+                first = instant
+        return first
 
 
 class SSMCommandsStream(RegionPartitionedStream):
@@ -123,7 +126,7 @@ class SSMCommandsStream(RegionPartitionedStream):
         oldest_worth_rereading = self.sync_started_at - self.status_lookback
         for command in objects:
             record = dict(command)
-            requested = self.timestamps.normalise(record)["RequestedDateTime"]
+            requested = self.timestamps.normalise(record)
             if self.conform(record, region) is None:
                 continue
             if start is not None and requested is not None and requested < start:
@@ -161,7 +164,7 @@ class TATCommandsStream(RegionPartitionedStream):
         """
         super().__init__(tap)
         self.connector = connector
-        self.timestamps = TimestampFields(self, ("CreatedTime", "UpdatedTime"))
+        self.timestamps = TimestampFields(self, ("UpdatedTime", "CreatedTime"))
         self._scans: dict[str, OffsetScan] = {}
 
     @override
@@ -182,7 +185,7 @@ class TATCommandsStream(RegionPartitionedStream):
         start = self.starting_time(context)
         for command in objects:
             record = dict(command)
-            updated = self.timestamps.normalise(record)["UpdatedTime"]
+            updated = self.timestamps.normalise(record)
             if self.conform(record, region) is None:
                 continue
             if start is not None and updated is not None and updated < start:

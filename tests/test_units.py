@@ -206,3 +206,25 @@ def test_page_feed_stops_fetching_once_closed():
     time.sleep(1.2)
     assert first == {"n": 0}
     assert len(fetched) <= 5  # the queue bound, not the whole source
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2020-11-02T02:48:11+00:00",
+        "2020-11-02T02:48:11Z",
+        "2020-11-02T02:48:11.123456+00:00",
+        "2020-11-02T10:48:11+08:00",
+        "2020-11-02 02:48:11+00:00",
+        "2020-11-02T02:48:11.5Z",
+        "2020-11-02T02:48:11",
+        1582244543.188,
+    ],
+)
+def test_fast_timestamp_path_agrees_with_the_general_one(value):
+    from tap_cloudcommands.timestamps import instant_and_text, parse_timestamp
+
+    instant, text = instant_and_text(value)
+    assert text == normalize_timestamp(value)
+    assert instant == parse_timestamp(value)
+    assert instant.tzinfo == UTC
