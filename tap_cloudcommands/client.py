@@ -152,11 +152,12 @@ class RegionPartitionedStream(Stream):
         problems = findings.problems
         key = record.get("CommandId")
         if not isinstance(key, str) or not key:
+            # Field names only: values (Parameters, command text) may hold secrets.
             self.logger.warning(
-                "Stream %s, region %s: skipped an object without a CommandId: %.200r",
+                "Stream %s, region %s: skipped an object without a CommandId (fields: %s)",
                 self.name,
                 region,
-                record,
+                ", ".join(sorted(record)),
             )
             return None
         if problems:
