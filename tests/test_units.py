@@ -228,3 +228,17 @@ def test_fast_timestamp_path_agrees_with_the_general_one(value):
     assert text == normalize_timestamp(value)
     assert instant == parse_timestamp(value)
     assert instant.tzinfo == UTC
+
+
+def test_an_object_without_a_command_id_is_skipped_and_its_values_are_not_logged(caplog):
+    from tap_cloudcommands.tap import TapCloudCommands
+
+    tap = TapCloudCommands(config={"tencent_regions": ["ap-guangzhou"]}, validate_config=False)
+    stream = tap.streams["tat_commands"]
+    with caplog.at_level(logging.WARNING):
+        kept = stream.conform({"Content": "c2VjcmV0LXBhc3N3b3Jk", "Timeout": "60"}, "ap-guangzhou")
+        fine = stream.conform({"CommandId": "cmd-1", "Timeout": "60"}, "ap-guangzhou")
+    assert kept is None
+    assert fine == {"CommandId": "cmd-1", "Timeout": 60}
+    assert "without a CommandId (fields: Content, Timeout)" in caplog.text
+    assert "c2VjcmV0" not in caplog.text
