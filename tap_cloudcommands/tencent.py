@@ -190,6 +190,17 @@ class OffsetScan:
         return None
 
 
+def _credentials_error(exc: TencentCloudSDKException, message: str, hint: str) -> CloudAuthError:
+    return CloudAuthError(
+        cloud=CLOUD,
+        region="-",
+        operation="credentials",
+        code=str(exc.code),
+        message=message,
+        hint=hint,
+    )
+
+
 class TencentConnector:
     """Builds TAT clients per region and calls them within the rate limit, with retries."""
 
@@ -230,25 +241,19 @@ class TencentConnector:
                     self._config.get("tencent_token"),
                 )
             except TencentCloudSDKException as exc:
-                raise CloudAuthError(
-                    cloud=CLOUD,
-                    region="-",
-                    operation="credentials",
-                    code=str(exc.code),
-                    message=self._redact(str(exc.message)),
-                    hint="check tencent_secret_id and tencent_secret_key",
+                raise _credentials_error(
+                    exc,
+                    self._redact(str(exc.message)),
+                    "check tencent_secret_id and tencent_secret_key",
                 ) from None
         self._logger.info("Tencent Cloud: using the SDK's default credential chain")
         try:
             return credential.DefaultCredentialProvider().get_credentials()
         except TencentCloudSDKException as exc:
-            raise CloudAuthError(
-                cloud=CLOUD,
-                region="-",
-                operation="credentials",
-                code=str(exc.code),
-                message="no credentials found in settings, environment, profile file or CVM role",
-                hint="set tencent_secret_id and tencent_secret_key",
+            raise _credentials_error(
+                exc,
+                "no credentials found in settings, environment, profile file or CVM role",
+                "set tencent_secret_id and tencent_secret_key",
             ) from None
 
     def _profile(self) -> ClientProfile:

@@ -13,7 +13,6 @@ import pendulum
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
-ZERO = dt.timedelta(0)
 CANONICAL_LENGTH = len("2021-05-12T02:49:04.000000+00:00")
 SECONDS_Z_LENGTH = len("2021-05-12T02:49:04Z")
 SECONDS_OFFSET_LENGTH = len("2021-05-12T02:49:04+00:00")
@@ -32,16 +31,6 @@ def parse_timestamp(value: object) -> dt.datetime:
     Raises:
         ValueError: If the value is not a timestamp, or not one a datetime can hold.
     """
-    if type(value) is str:
-        # The common case, kept short: an ISO string with Z or an offset (the stdlib
-        # reads every form the APIs send, and fast).
-        try:
-            parsed = dt.datetime.fromisoformat(value)
-        except ValueError:
-            pass
-        else:
-            if parsed.utcoffset() == ZERO:
-                return parsed.replace(tzinfo=UTC)
     try:
         parsed = _to_datetime(value)
         if parsed.tzinfo is None:
