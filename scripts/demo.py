@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +26,7 @@ from tests.emulators import (  # noqa: E402 - the project root must be importabl
     populate_tat,
 )
 from tests.meltano_project import find_meltano  # noqa: E402
-from tests.tap_runner import HERMETIC_ENV  # noqa: E402
+from tests.tap_runner import tap_env  # noqa: E402
 
 AWS_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-1"]
 TENCENT_REGIONS = ["ap-guangzhou", "ap-singapore"]
@@ -99,18 +98,15 @@ def main() -> None:
         print(
             f"TAT emulator {tat.url} ({TAT_PER_REGION} commands x {len(TENCENT_REGIONS)} regions)"
         )
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("AWS_", "TENCENTCLOUD_", "TAP_CLOUDCOMMANDS_"))
-        }
-        env |= HERMETIC_ENV | {
-            "MELTANO_ENVIRONMENT": "emulators",
-            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-            "MELTANO_CLI_LOG_LEVEL": "warning",
-            "TAP_CLOUDCOMMANDS_AWS_ENDPOINT_URL": ssm.url,
-            "TAP_CLOUDCOMMANDS_TENCENT_ENDPOINT_URL": tat.url,
-        }
+        env = tap_env(
+            {
+                "MELTANO_ENVIRONMENT": "emulators",
+                "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "MELTANO_CLI_LOG_LEVEL": "warning",
+                "TAP_CLOUDCOMMANDS_AWS_ENDPOINT_URL": ssm.url,
+                "TAP_CLOUDCOMMANDS_TENCENT_ENDPOINT_URL": tat.url,
+            }
+        )
         DUCKDB_FILE.parent.mkdir(exist_ok=True)
         meltano("install", env=env)
         # A full refresh each time: the emulators' data is made anew on every run, so the
