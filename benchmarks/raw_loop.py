@@ -1,6 +1,8 @@
 """The baseline the tap is measured against: the same SDK client, paging, json.dumps.
 
-It pages the same emulator and json-dumps each item, nothing else; prints the item count.
+It pages the same emulator and json-dumps each item, nothing else; prints the item count
+and the seconds from the first call to the last item (start-up excluded, as the tap's
+``sync_duration`` metric excludes the tap's).
 
 Usage: python -m benchmarks.raw_loop (ssm|tat) URL REGION
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import boto3
 from botocore.config import Config
@@ -62,4 +65,6 @@ def tat_items(url: str, region: str) -> int:
 
 if __name__ == "__main__":
     cloud, url, region = sys.argv[1:4]
-    print((ssm_items if cloud == "ssm" else tat_items)(url, region))
+    started = time.perf_counter()
+    count = (ssm_items if cloud == "ssm" else tat_items)(url, region)
+    print(count, time.perf_counter() - started)

@@ -40,6 +40,10 @@ HERMETIC = {
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
+# Sample execution history off: these scenarios measure the commands streams.
+NO_HISTORY: dict[str, Any] = {"ssm_invocations": False, "tat_invocations_per_region": 0}
+TAT = ["tat_commands"]
+COMMANDS = ["ssm_commands", "tat_commands"]
 SYNC_DURATION = re.compile(r'"metric":"sync_duration","value":([0-9.]+),"tags":\{"stream":"(\w+)"')
 
 
@@ -63,7 +67,11 @@ class Emulators:
             str(ready),
         ]
         for name, value in self.options.items():
-            command += [f"--{name.replace('_', '-')}", str(value)]
+            flag = name.replace("_", "-")
+            if isinstance(value, bool):
+                command.append(f"--{flag}" if value else f"--no-{flag}")
+            else:
+                command += [f"--{flag}", str(value)]
         self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 300
         while not ready.exists():
@@ -125,41 +133,101 @@ def measure(command: list[str], stdout: Any = subprocess.DEVNULL) -> dict[str, A
 
 
 def run_tap(
-    config: dict[str, Any], state: dict | None = None, stdout: Any = subprocess.DEVNULL
+    config: dict[str, Any],
+    state: dict | None = None,
+    stdout: Any = subprocess.DEVNULL,
+    streams: list[str] | None = None,
 ) -> dict[str, Any]:
+    """Run the tap CLI once; ``streams`` limits the sync to those (through a catalog)."""
     folder = Path(tempfile.mkdtemp())
     (folder / "config.json").write_text(json.dumps(config))
     command = [PYTHON, "-m", "tap_cloudcommands", "--config", str(folder / "config.json")]
     if state is not None:
         (folder / "state.json").write_text(json.dumps(state))
         command += ["--state", str(folder / "state.json")]
+    if streams is not None:
+        (folder / "catalog.json").write_text(json.dumps(catalog(config, streams)))
+        command += ["--catalog", str(folder / "catalog.json")]
     return measure(command, stdout)
+
+
+def catalog(config: dict[str, Any], streams: list[str]) -> dict[str, Any]:
+    """The tap's discovered catalog with only ``streams`` selected."""
+    folder = Path(tempfile.mkdtemp())
+    (folder / "config.json").write_text(json.dumps(config))
+    discovered = json.loads(
+        subprocess.run(
+            [
+                PYTHON,
+                "-m",
+                "tap_cloudcommands",
+                "--config",
+                str(folder / "config.json"),
+                "--discover",
+            ],
+            cwd=ROOT,
+            env=os.environ | HERMETIC,
+            capture_output=True,
+            check=True,
+        ).stdout
+    )
+    for entry in discovered["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return discovered
 
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def raw_loop(cloud: str, url: str, region: str) -> dict[str, float]:
+    """Run the raw SDK loop once: process wall time and its own loop time."""
+    with tempfile.TemporaryFile() as output:
+        result = measure([PYTHON, "-m", "benchmarks.raw_loop", cloud, url, region], output)
+        output.seek(0)
+        _count, loop_seconds = output.read().split()
+    return {"wall": result["wall"], "loop": float(loop_seconds)}
+
+
 def overhead(runs: int, count: int) -> list[tuple[str, str, str, str]]:
-    """Scenario 1: tap records/s against the raw SDK loop, per cloud (no latency)."""
+    """Scenario 1: tap records/s against the raw SDK loop, per cloud (no latency).
+
+    The goal is judged on records/s while syncing: the tap's ``sync_duration`` metric
+    against the raw loop's own first-call-to-last-item time. Process wall times, start-up
+    included (singer-sdk alone takes ~0.8 s to import), are shown beside them.
+    """
     rows = []
     with Emulators(
-        regions="us-east-1", tat_regions="ap-guangzhou", ssm_per_region=count, tat_per_region=count
+        regions="us-east-1",
+        tat_regions="ap-guangzhou",
+        ssm_per_region=count,
+        tat_per_region=count,
+        **NO_HISTORY,
     ) as emulators:
-        for cloud, aws, tencent in (("ssm", ["us-east-1"], []), ("tat", [], ["ap-guangzhou"])):
+        for cloud, stream, aws, tencent in (
+            ("ssm", "ssm_commands", ["us-east-1"], []),
+            ("tat", "tat_commands", [], ["ap-guangzhou"]),
+        ):
             config = tap_config(emulators, aws=aws, tencent=tencent, rps=1000)
             url = emulators.ssm if cloud == "ssm" else emulators.tat
             region = "us-east-1" if cloud == "ssm" else "ap-guangzhou"
-            raw = [
-                measure([PYTHON, "-m", "benchmarks.raw_loop", cloud, url, region])["wall"]
-                for _ in range(runs)
-            ]
-            tap = [run_tap(config)["wall"] for _ in range(runs)]
-            ratio = median(raw) / median(tap)
+            raw = [raw_loop(cloud, url, region) for _ in range(runs)]
+            tap = [run_tap(config, streams=[stream]) for _ in range(runs)]
+            raw_loop_s = median([r["loop"] for r in raw])
+            tap_sync_s = median([r["sync"][stream] for r in tap])
+            raw_wall = median([r["wall"] for r in raw])
+            tap_wall = median([r["wall"] for r in tap])
+            ratio = raw_loop_s / tap_sync_s
             rows.append(
                 (
-                    f"1. overhead, {cloud}: {count:,} commands, records/s (process wall)",
-                    f"tap {count / median(tap):,.0f} vs raw {count / median(raw):,.0f}",
+                    f"1. overhead, {cloud}: {count:,} commands, records/s while syncing",
+                    (
+                        f"tap {count / tap_sync_s:,.0f} vs raw {count / raw_loop_s:,.0f} "
+                        f"(process wall, start-up included: tap {tap_wall:.2f} s vs raw "
+                        f"{raw_wall:.2f} s = {raw_wall / tap_wall:.2f} x)"
+                    ),
                     ">= 0.8 x raw",
                     f"{ratio:.2f} x {'ok' if ratio >= 0.8 else 'MISSED'}",
                 )
@@ -201,7 +269,7 @@ def rate_limited(runs: int) -> list[tuple[str, str, str, str]]:
         syncs, walls = [], []
         for _ in range(runs):
             big.reset()
-            result = run_tap(tap_config(big, aws=[], tencent=["ap-guangzhou"]))
+            result = run_tap(tap_config(big, aws=[], tencent=["ap-guangzhou"]), streams=TAT)
             syncs.append(result["sync"]["tat_commands"])
             walls.append(result["wall"])
         stats = big.stats("tat")
@@ -221,9 +289,11 @@ def rate_limited(runs: int) -> list[tuple[str, str, str, str]]:
         one, eight, peaks = [], [], []
         for _ in range(runs):
             small.reset()
-            one.append(run_tap(tap_config(small, aws=[], tencent=regions8[:1]))["wall"])
+            one.append(
+                run_tap(tap_config(small, aws=[], tencent=regions8[:1]), streams=TAT)["wall"]
+            )
             small.reset()
-            eight.append(run_tap(tap_config(small, aws=[], tencent=regions8))["wall"])
+            eight.append(run_tap(tap_config(small, aws=[], tencent=regions8), streams=TAT)["wall"])
             peaks.append(
                 max(
                     v["DescribeCommands"]
@@ -263,7 +333,7 @@ def api_calls() -> list[tuple[str, str, str, str]]:
         )
         output = Path(tempfile.mkdtemp()) / "out.jsonl"
         with output.open("w") as sink:
-            run_tap(config | {"ssm_status_lookback_days": 0}, stdout=sink)
+            run_tap(config | {"ssm_status_lookback_days": 0}, stdout=sink, streams=COMMANDS)
         ssm_calls = emulators.stats("ssm")["calls"]
         tat_calls = emulators.stats("tat")["calls"]
         full_ssm = max(ssm_calls[r]["ListCommands"] for r in ("us-east-1", "eu-west-1"))
@@ -287,7 +357,7 @@ def api_calls() -> list[tuple[str, str, str, str]]:
             if message["type"] == "STATE":
                 state = message["value"]
         emulators.reset()
-        run_tap(config | {"ssm_status_lookback_days": 0}, state=state)
+        run_tap(config | {"ssm_status_lookback_days": 0}, state=state, streams=COMMANDS)
         again = emulators.stats("ssm")["calls"]
         incremental = max(again[r]["ListCommands"] for r in ("us-east-1", "eu-west-1"))
         rows.append(
@@ -309,7 +379,7 @@ def memory(small: int, large: int) -> list[tuple[str, str, str, str]]:
             regions="us-east-1", tat_regions="ap-guangzhou", ssm_per_region=1, tat_per_region=count
         ) as emulators:
             config = tap_config(emulators, aws=[], tencent=["ap-guangzhou"], rps=1000)
-            peaks[count] = run_tap(config)["rss_mb"]
+            peaks[count] = run_tap(config, streams=TAT)["rss_mb"]
     growth = peaks[large] - peaks[small]
     return [
         (

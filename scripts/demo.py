@@ -41,8 +41,17 @@ rows = con.execute('''
     select 'ssm_commands', region, status, count(*)
     from cloudcommands.ssm_commands group by all
     union all
+    select 'ssm_command_invocations', region, status, count(*)
+    from cloudcommands.ssm_command_invocations group by all
+    union all
     select 'tat_commands', region, commandtype, count(*)
     from cloudcommands.tat_commands group by all
+    union all
+    select 'tat_invocations', region, invocationstatus, count(*)
+    from cloudcommands.tat_invocations group by all
+    union all
+    select 'tat_invocation_tasks', region, taskstatus, count(*)
+    from cloudcommands.tat_invocation_tasks group by all
     order by 1, 2, 3
 ''').fetchall()
 print(json.dumps(rows))
@@ -71,13 +80,13 @@ def print_counts(expected: dict[tuple[str, str], int]) -> None:
     for table, region, kind, count in json.loads(output):
         per_region.setdefault((table, region), {})[kind] = count
     print(f"\nLoaded into {DUCKDB_FILE.relative_to(PROJECT_ROOT)}:\n")
-    print(f"{'table':<14} {'region':<16} {'rows':>5} {'served':>6}  breakdown")
+    print(f"{'table':<23} {'region':<16} {'rows':>5} {'served':>6}  breakdown")
     mismatches = []
     for key in sorted(expected):
         kinds = per_region.get(key, {})
         rows = sum(kinds.values())
         breakdown = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
-        print(f"{key[0]:<14} {key[1]:<16} {rows:>5} {expected[key]:>6}  {breakdown}")
+        print(f"{key[0]:<23} {key[1]:<16} {rows:>5} {expected[key]:>6}  {breakdown}")
         if rows != expected[key]:
             mismatches.append(key)
     if mismatches:
@@ -114,7 +123,10 @@ def main() -> None:
         meltano("run", "--full-refresh", "tap-cloudcommands", "target-duckdb", env=env)
         expected = {
             **{("ssm_commands", r): len(ssm.commands(r)) for r in AWS_REGIONS},
+            **{("ssm_command_invocations", r): len(ssm.invocations(r)) for r in AWS_REGIONS},
             **{("tat_commands", r): len(tat.commands(r)) for r in TENCENT_REGIONS},
+            **{("tat_invocations", r): len(tat.invocations(r)) for r in TENCENT_REGIONS},
+            **{("tat_invocation_tasks", r): len(tat.invocation_tasks(r)) for r in TENCENT_REGIONS},
         }
     print_counts(expected)
 

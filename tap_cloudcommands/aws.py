@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import threading
 import typing as t
 from functools import cached_property
@@ -9,25 +11,21 @@ from functools import cached_property
 import backoff
 import boto3
 import botocore.session
+from botocore import xform_name
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from tap_cloudcommands import __name__ as package_name
 from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
 from tap_cloudcommands.timestamps import UTC
 
 if t.TYPE_CHECKING:
-    import datetime as dt
     import logging
     from collections.abc import Iterator, Mapping
 
     from mypy_boto3_ssm import SSMClient
-    from mypy_boto3_ssm.type_defs import (
-        CommandTypeDef,
-        ListCommandsRequestTypeDef,
-        ListCommandsResultTypeDef,
-    )
 
 CLOUD = "AWS"
 SSM_MAX_PAGE_SIZE = 50
@@ -36,7 +34,19 @@ DEFAULT_MAX_ATTEMPTS = 5
 
 
 class MalformedPageError(Exception):
-    """A ListCommands answer that parsed but lacks its Commands list."""
+    """An answer that parsed but lacks its item list."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SSMListing:
+    """An SSM list operation paged with NextToken and filtered by InvokedAfter."""
+
+    operation: str
+    item_key: str
+
+
+LIST_COMMANDS = SSMListing("ListCommands", "Commands")
+LIST_COMMAND_INVOCATIONS = SSMListing("ListCommandInvocations", "CommandInvocations")
 
 
 # Codes that mean "these credentials or this permission will not work": no retry helps.
@@ -59,8 +69,36 @@ AUTH_ERROR_CODES = frozenset(
 )
 AUTH_HINT = (
     "check aws_access_key_id/aws_secret_access_key/aws_session_token, aws_profile or "
-    "aws_assume_role_arn, and that the identity may call ssm:ListCommands"
+    "aws_assume_role_arn, and that the identity may call ssm:ListCommands and "
+    "ssm:ListCommandInvocations"
 )
+
+
+def utc_timestamp(value: str | float) -> dt.datetime:
+    """Parse a timestamp of an AWS answer into an aware UTC datetime.
+
+    botocore's default parser returns epoch timestamps (SSM's wire form) in ``tzlocal()``,
+    whose offset lookups cost more than the rest of parsing a Command together; the
+    instant is the same either way.
+
+    Args:
+        value: Epoch seconds, or a timestamp string (STS answers).
+
+    Returns:
+        The instant, with ``tzinfo`` UTC for epoch values.
+    """
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value, UTC)
+    return botocore_parse_timestamp(value)
+
+
+def botocore_session() -> botocore.session.Session:
+    """A botocore session whose clients parse timestamps with :func:`utc_timestamp`."""
+    session = botocore.session.Session()
+    session.get_component("response_parser_factory").set_parser_defaults(
+        timestamp_parser=utc_timestamp
+    )
+    return session
 
 
 class AWSConnector:
@@ -126,7 +164,7 @@ class AWSConnector:
             role_arn=role_arn,
             extra_args=extra_args,
         )
-        assumed = botocore.session.Session()
+        assumed = botocore_session()
         # botocore has no public setter for a session's credentials; this is the
         # documented-by-use way to give a session self-refreshing assumed-role keys.
         assumed._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]  # noqa: SLF001
@@ -142,12 +180,13 @@ class AWSConnector:
                 aws_access_key_id=config["aws_access_key_id"],
                 aws_secret_access_key=config.get("aws_secret_access_key"),
                 aws_session_token=config.get("aws_session_token"),
+                botocore_session=botocore_session(),
             )
         if profile := config.get("aws_profile"):
             self._logger.info("AWS: using profile %s", profile)
-            return boto3.Session(profile_name=profile)
+            return boto3.Session(profile_name=profile, botocore_session=botocore_session())
         self._logger.info("AWS: using boto3's default credential chain")
-        return boto3.Session()
+        return boto3.Session(botocore_session=botocore_session())
 
     def client(self, region: str) -> SSMClient:
         """Return the SSM client for a region, creating it once.
@@ -178,43 +217,47 @@ class AWSConnector:
                 )
             return self._clients[region]
 
-    def list_command_pages(
+    def list_pages(
         self,
         region: str,
+        listing: SSMListing,
         *,
         invoked_after: dt.datetime | None,
         page_size: int = SSM_MAX_PAGE_SIZE,
-    ) -> Iterator[list[CommandTypeDef]]:
-        """Yield every page of a region's commands requested at or after a time.
+        extra: Mapping[str, t.Any] | None = None,
+    ) -> Iterator[list[dict[str, t.Any]]]:
+        """Yield every page of a region's list, requested at or after a time.
 
         Args:
             region: An AWS region name.
+            listing: Which SSM list to read (ListCommands, ListCommandInvocations).
             invoked_after: Passed as the inclusive ``InvokedAfter`` filter (whole
                 seconds, rounded down, so nothing at the boundary is missed).
             page_size: ``MaxResults`` per call, 1..50.
+            extra: More request members, e.g. ``{"Details": True}``.
 
         Yields:
-            Each page's commands as boto3 returns them.
+            Each page's items as boto3 returns them.
 
         Raises:
             CloudAuthError: If AWS refuses the credentials or the permission.
             CloudAPIError: If a call fails after botocore's retries.
         """
-        request: ListCommandsRequestTypeDef = {"MaxResults": page_size}
+        request: dict[str, t.Any] = {"MaxResults": page_size, **(extra or {})}
         if invoked_after is not None:
             value = invoked_after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             request["Filters"] = [{"key": "InvokedAfter", "value": value}]
         while True:
-            page = self._list_commands_page(region, request)
-            yield page["Commands"]
+            page = self._page(region, listing, request)
+            yield page[listing.item_key]
             if not (token := page.get("NextToken")):
                 return
             request["NextToken"] = token
 
-    def _list_commands_page(
-        self, region: str, request: ListCommandsRequestTypeDef
-    ) -> ListCommandsResultTypeDef:
-        """One ListCommands call; a body without ``Commands`` is asked for again.
+    def _page(
+        self, region: str, listing: SSMListing, request: dict[str, t.Any]
+    ) -> dict[str, t.Any]:
+        """One call; a body without the item list is asked for again.
 
         botocore reads a truncated 200 answer as an empty page without NextToken, which
         would end the listing early and silently; botocore's own retries never see it.
@@ -230,9 +273,10 @@ class AWSConnector:
             jitter=backoff.full_jitter,
             logger=None,
         )
-        def call_once() -> ListCommandsResultTypeDef:
-            page = self.client(region).list_commands(**request)
-            if not isinstance(page.get("Commands"), list):
+        def call_once() -> dict[str, t.Any]:
+            method = getattr(self.client(region), xform_name(listing.operation))
+            page = t.cast("dict[str, t.Any]", method(**request))
+            if not isinstance(page.get(listing.item_key), list):
                 raise MalformedPageError
             return page
 
@@ -244,15 +288,15 @@ class AWSConnector:
             raise CloudAPIError(
                 cloud=CLOUD,
                 region=region,
-                operation="ListCommands",
+                operation=listing.operation,
                 code="MalformedResponse",
-                message=f"answer without a Commands list [{max_attempts} attempt(s)]",
+                message=f"answer without a {listing.item_key} list [{max_attempts} attempt(s)]",
             ) from None
         except BotoCoreError as exc:
             raise CloudAPIError(
                 cloud=CLOUD,
                 region=region,
-                operation="ListCommands",
+                operation=listing.operation,
                 code=type(exc).__name__,
                 message=self._redact(str(exc)),
                 hint="check the network, aws_endpoint_url and the credential source",

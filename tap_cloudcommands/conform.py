@@ -5,11 +5,16 @@ A value of the wrong type is converted when the meaning is plain ("60" for an in
 matches its schema and a target never rejects a batch. Fields the schema does not allow
 are removed. Each conformer is compiled once per schema; a value of the right type costs
 one ``type(value) in ...`` check.
+
+Almost every record already fits, so :func:`compile_fit_check` first asks msgspec (in C)
+whether it does; only a record that does not goes through the Python conformer.
 """
 
 from __future__ import annotations
 
 import typing as t
+
+import msgspec
 
 MISSING = object()
 
@@ -174,3 +179,75 @@ def _array_conformer(schema: dict[str, t.Any]) -> Conformer:
         return kept
 
     return conform_array
+
+
+FitCheck = t.Callable[[t.Any], bool]
+
+_MSGSPEC_SCALARS: dict[str, type] = {
+    "integer": int,
+    "number": float,
+    "boolean": bool,
+    "string": str,
+}
+
+
+def compile_fit_check(schema: dict[str, t.Any]) -> FitCheck:
+    """Build a check that a record already fits ``schema`` exactly as the conformer wants.
+
+    The check accepts only what :func:`compile_conformer` would leave unchanged: no
+    field the schema lacks, every value of an exact type (no conversions), None only
+    where the conformer keeps it (any field, or an item of a nullable array).
+
+    Args:
+        schema: A JSON schema as the SDK's typing helpers produce.
+
+    Returns:
+        ``fits(record)``: True when conforming it would change nothing.
+    """
+    expected = _msgspec_type(schema, "Record", top=True)
+
+    def fits(record: t.Any) -> bool:  # noqa: ANN401
+        try:
+            msgspec.convert(record, expected, strict=True)
+        except msgspec.ValidationError:
+            return False
+        return True
+
+    return fits
+
+
+def _msgspec_type(schema: dict[str, t.Any], name: str, *, top: bool = False) -> t.Any:  # noqa: ANN401
+    types = _types(schema)
+    nullable = "null" in types
+    if "object" in types:
+        kind = _msgspec_object(schema, name)
+    elif "array" in types:
+        kind = list[_msgspec_type(schema.get("items", {}), f"{name}Item")]  # type: ignore[misc]
+    else:
+        scalars = [_MSGSPEC_SCALARS[n] for n in _MSGSPEC_SCALARS if n in types]
+        if not scalars:
+            return t.Any
+        kind = t.Union[tuple(scalars)]  # noqa: UP007 - built at run time
+    return kind | None if nullable and not top else kind
+
+
+def _msgspec_object(schema: dict[str, t.Any], name: str) -> t.Any:  # noqa: ANN401
+    properties = schema.get("properties", {})
+    extra = schema.get("additionalProperties")
+    if not properties and isinstance(extra, dict):
+        return dict[str, _msgspec_type(extra, f"{name}Value")]  # type: ignore[misc]
+    if not properties:
+        return dict[str, t.Any]
+    # Field names are the API's; msgspec gets safe attribute names renamed to them.
+    # Any field may be None: the conformer keeps a null field whatever its type.
+    fields = [
+        (f"f{index}", _msgspec_type(spec, f"{name}{index}") | None, None)
+        for index, spec in enumerate(properties.values())
+    ]
+    rename = {f"f{index}": field for index, field in enumerate(properties)}
+    return msgspec.defstruct(
+        name,
+        fields,
+        rename=rename,
+        forbid_unknown_fields=not extra,
+    )

@@ -14,7 +14,10 @@ from singer_sdk import typing as th
 
 from tap_cloudcommands.aws import DEFAULT_MAX_ATTEMPTS as DEFAULT_AWS_MAX_ATTEMPTS
 from tap_cloudcommands.aws import SSM_MAX_PAGE_SIZE
-from tap_cloudcommands.streams import DEFAULT_SSM_STATUS_LOOKBACK_DAYS
+from tap_cloudcommands.streams import (
+    DEFAULT_SSM_STATUS_LOOKBACK_DAYS,
+    DEFAULT_TAT_TASK_OUTPUT_MAX_CHARS,
+)
 from tap_cloudcommands.tencent import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_REQUESTS_PER_SECOND,
@@ -64,7 +67,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         "aws_regions",
         th.ArrayType(th.StringType(pattern=AWS_REGION_PATTERN)),
         description='AWS regions to read, e.g. ["us-east-1", "eu-west-1"]. '
-        "Empty: ssm_commands emits nothing.",
+        "Empty: the ssm_* streams emit nothing.",
     ),
     _endpoint_url("aws_endpoint_url", "http://127.0.0.1:9000"),
     th.Property(
@@ -101,14 +104,23 @@ CONFIG_SCHEMA = th.PropertiesList(
         "ssm_page_size",
         th.IntegerType(minimum=1, maximum=SSM_MAX_PAGE_SIZE),
         default=SSM_MAX_PAGE_SIZE,
-        description="ListCommands MaxResults (1-50).",
+        description="ListCommands and ListCommandInvocations MaxResults (1-50).",
     ),
     th.Property(
         "ssm_status_lookback_days",
         th.IntegerType(minimum=0, maximum=30),
         default=DEFAULT_SSM_STATUS_LOOKBACK_DAYS,
-        description="A command still Pending/InProgress/Cancelling is read again on later "
-        "syncs until it ends, if requested within this many days (SSM keeps about 30).",
+        description="A command or invocation not yet Success/Failed/Cancelled/TimedOut "
+        "is read again on later syncs until it ends, if requested within this many days "
+        "(SSM keeps about 30).",
+    ),
+    th.Property(
+        "ssm_invocation_details",
+        th.BooleanType,
+        default=False,
+        description="Ask ListCommandInvocations for Details: fills CommandPlugins (per-step "
+        "status, exit code, times, and output that AWS cuts to 2,500 characters; output may "
+        "hold secrets).",
     ),
     th.Property(
         "request_timeout_seconds",
@@ -127,7 +139,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         "tencent_regions",
         th.ArrayType(th.StringType(pattern=TENCENT_REGION_PATTERN)),
         description='Tencent Cloud regions to read, e.g. ["ap-guangzhou"]. '
-        "Empty: tat_commands emits nothing.",
+        "Empty: the tat_* streams emit nothing.",
     ),
     _endpoint_url("tencent_endpoint_url", "http://127.0.0.1:9001"),
     th.Property(
@@ -147,7 +159,23 @@ CONFIG_SCHEMA = th.PropertiesList(
         "tat_page_size",
         th.IntegerType(minimum=1, maximum=TAT_MAX_PAGE_SIZE),
         default=TAT_MAX_PAGE_SIZE,
-        description="DescribeCommands Limit (1-100).",
+        description="DescribeCommands, DescribeInvocations and DescribeInvocationTasks "
+        "Limit (1-100).",
+    ),
+    th.Property(
+        "tat_task_output",
+        th.BooleanType,
+        default=False,
+        description="Read task output (DescribeInvocationTasks HideOutput=false) into "
+        "TaskResult.Output: decoded when it is UTF-8 text, else kept as base64. Output may "
+        "hold secrets.",
+    ),
+    th.Property(
+        "tat_task_output_max_chars",
+        th.IntegerType(minimum=1, maximum=1_000_000),
+        default=DEFAULT_TAT_TASK_OUTPUT_MAX_CHARS,
+        description="Longest TaskResult.Output emitted, in characters; longer output is "
+        "cut and TaskResult.OutputCapped set.",
     ),
 ).to_dict()
 

@@ -1,15 +1,29 @@
-"""The streams: AWS SSM Run Command commands and Tencent Cloud TAT commands."""
+"""The streams: AWS SSM Run Command and Tencent Cloud TAT, commands and execution history."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import typing as t
 
 from typing_extensions import override
 
-from tap_cloudcommands.aws import SSM_MAX_PAGE_SIZE, AWSConnector
+from tap_cloudcommands.aws import (
+    LIST_COMMAND_INVOCATIONS,
+    LIST_COMMANDS,
+    SSM_MAX_PAGE_SIZE,
+    AWSConnector,
+    SSMListing,
+)
 from tap_cloudcommands.client import RegionPartitionedStream
-from tap_cloudcommands.schemas import SSM_COMMAND_SCHEMA, TAT_COMMAND_SCHEMA
+from tap_cloudcommands.schemas import (
+    SSM_COMMAND_INVOCATION_SCHEMA,
+    SSM_COMMAND_SCHEMA,
+    TAT_COMMAND_SCHEMA,
+    TAT_INVOCATION_SCHEMA,
+    TAT_INVOCATION_TASK_SCHEMA,
+)
 from tap_cloudcommands.tencent import TAT_MAX_PAGE_SIZE, OffsetScan, TencentConnector
 from tap_cloudcommands.timestamps import EPOCH, instant_and_text
 
@@ -19,29 +33,42 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
 
-# A command in any other status may still change, so it is read again (see lookback).
+# A command or invocation in any other status may still change, so it is read again.
 SSM_FINAL_STATUSES = frozenset({"Success", "Cancelled", "Failed", "TimedOut"})
 DEFAULT_SSM_STATUS_LOOKBACK_DAYS = 7
+DEFAULT_TAT_TASK_OUTPUT_MAX_CHARS = 8192
 
 
 class TimestampFields:
-    """Normalises a record's timestamp fields in place to UTC RFC 3339."""
+    """Normalises a record's timestamp fields in place to UTC RFC 3339.
+
+    A field is a top-level name, or ``Parent.Child`` for a member of an object (or of
+    each object in an array) such as ``TaskResult.ExecEndTime``.
+    """
 
     def __init__(self, stream: RegionPartitionedStream, fields: Iterable[str]) -> None:
         """Remember which fields hold timestamps.
 
         Args:
             stream: Whose logger reports values that are not timestamps.
-            fields: Top-level field names, the replication key first.
+            fields: Field names, the replication key first.
         """
         self._stream = stream
-        self._fields = tuple(fields)
+        fields = tuple(fields)
+        self._top = tuple(field for field in fields if "." not in field)
+        nested: dict[str, list[str]] = {}
+        for field in fields:
+            if "." in field:
+                parent, child = field.split(".", 1)
+                nested.setdefault(parent, []).append(child)
+        self._nested = tuple((parent, tuple(children)) for parent, children in nested.items())
 
     def normalise(self, record: dict[str, t.Any]) -> dt.datetime | None:
         """Rewrite each timestamp field; return the instant of the first one.
 
-        A value that is not a timestamp becomes null (with a warning) so the record
-        still matches its schema.
+        A value that is not a timestamp becomes null (with a warning) so the record still
+        matches its schema; an empty string, which TAT sends for times not yet known,
+        becomes null silently.
 
         Args:
             record: One API object.
@@ -51,43 +78,57 @@ class TimestampFields:
             unusable.
         """
         first: dt.datetime | None = None
-        for index, field in enumerate(self._fields):
-            value = record.get(field)
-            if value is None:
-                continue
-            try:
-                instant, record[field] = instant_and_text(value)
-            except ValueError:
-                record[field] = None
-                self._stream.logger.warning(
-                    "Stream %s: %s %r of %s is not a timestamp; emitted as null",
-                    self._stream.name,
-                    field,
-                    value,
-                    record.get("CommandId"),
-                )
-                continue
+        for index, field in enumerate(self._top):
+            instant = self._rewrite(record, field, record)
             if index == 0:
                 first = instant
+        for parent, children in self._nested:
+            value = record.get(parent)
+            for holder in value if isinstance(value, list) else [value]:
+                if isinstance(holder, dict):
+                    for child in children:
+                        self._rewrite(holder, child, record)
         return first
 
+    def _rewrite(
+        self, holder: dict[str, t.Any], field: str, record: dict[str, t.Any]
+    ) -> dt.datetime | None:
+        value = holder.get(field)
+        if value is None:
+            return None
+        if value == "":
+            holder[field] = None
+            return None
+        try:
+            instant, holder[field] = instant_and_text(value)
+        except ValueError:
+            holder[field] = None
+            self._stream.logger.warning(
+                "Stream %s: %s %r of %s is not a timestamp; emitted as null",
+                self._stream.name,
+                field,
+                value,
+                self._stream.record_label(record),
+            )
+            return None
+        return instant
 
-class SSMCommandsStream(RegionPartitionedStream):
-    """AWS Systems Manager Run Command commands (``ListCommands``), per region.
 
-    Each sync asks for commands requested at or after the region's bookmark (the
+class SSMStream(RegionPartitionedStream):
+    """An AWS Systems Manager Run Command list, per region, by ``RequestedDateTime``.
+
+    Each sync asks for items requested at or after the region's bookmark (the
     ``InvokedAfter`` filter, inclusive) and drops older ones itself, in case a proxy or
-    emulator ignores the filter. A command still running (any status outside
+    emulator ignores the filter. An item still running (any status outside
     :data:`SSM_FINAL_STATUSES`) holds the bookmark at its ``RequestedDateTime`` so later
     syncs read it again until it ends, unless it is older than
     ``ssm_status_lookback_days``.
     """
 
-    name = "ssm_commands"
-    primary_keys = ("Region", "CommandId")
     replication_key = "RequestedDateTime"
-    schema = SSM_COMMAND_SCHEMA
     regions_setting = "aws_regions"
+    listing: t.ClassVar[SSMListing]
+    timestamp_fields: t.ClassVar[tuple[str, ...]]
 
     def __init__(self, tap: Tap, connector: AWSConnector) -> None:
         """Attach the AWS connector shared by the tap's AWS streams.
@@ -98,23 +139,26 @@ class SSMCommandsStream(RegionPartitionedStream):
         """
         super().__init__(tap)
         self.connector = connector
-        self.timestamps = TimestampFields(self, ("RequestedDateTime", "ExpiresAfter"))
+        self.timestamps = TimestampFields(self, self.timestamp_fields)
 
     @property
     def status_lookback(self) -> dt.timedelta:
-        """How long a running command may hold the bookmark back."""
+        """How long a running item may hold the bookmark back."""
         days = self.config.get("ssm_status_lookback_days", DEFAULT_SSM_STATUS_LOOKBACK_DAYS)
         return dt.timedelta(days=days)
 
+    def request_extra(self) -> dict[str, t.Any]:
+        """Request members beyond paging and the time filter."""
+        return {}
+
     @override
     def fetch_pages(self, context: Context, region: str) -> Iterable[list[dict[str, t.Any]]]:
-        return t.cast(
-            "Iterable[list[dict[str, t.Any]]]",
-            self.connector.list_command_pages(
-                region,
-                invoked_after=self.starting_time(context),
-                page_size=self.config.get("ssm_page_size", SSM_MAX_PAGE_SIZE),
-            ),
+        return self.connector.list_pages(
+            region,
+            self.listing,
+            invoked_after=self.starting_time(context),
+            page_size=self.config.get("ssm_page_size", SSM_MAX_PAGE_SIZE),
+            extra=self.request_extra(),
         )
 
     @override
@@ -124,8 +168,8 @@ class SSMCommandsStream(RegionPartitionedStream):
         start = self.starting_time(context)
         ceiling = self.bookmark_ceiling
         oldest_worth_rereading = self.sync_started_at - self.status_lookback
-        for command in objects:
-            record = dict(command)
+        for item in objects:
+            record = dict(item)
             requested = self.timestamps.normalise(record)
             if self.conform(record, region) is None:
                 continue
@@ -141,19 +185,52 @@ class SSMCommandsStream(RegionPartitionedStream):
         self.cap_bookmark(context, ceiling)
 
 
-class TATCommandsStream(RegionPartitionedStream):
-    """Tencent Cloud TAT commands (``DescribeCommands``), per region.
+class SSMCommandsStream(SSMStream):
+    """Run Command commands (``ListCommands``): one row per command, per region."""
 
-    The API has no time filter, so each sync pages through every command and keeps those
-    updated at or after the region's bookmark. A scan over a list that shifted under it
-    is repeated; if it never settles, the bookmark does not move.
+    name = "ssm_commands"
+    primary_keys = ("Region", "CommandId")
+    schema = SSM_COMMAND_SCHEMA
+    listing = LIST_COMMANDS
+    timestamp_fields = ("RequestedDateTime", "ExpiresAfter")
+
+
+class SSMCommandInvocationsStream(SSMStream):
+    """Run Command invocations (``ListCommandInvocations``): one row per command and node.
+
+    Listed directly with ``InvokedAfter`` and NextToken paging, not one call per command.
+    ``CommandPlugins`` (per-step status, exit code, times and output) is filled only with
+    ``ssm_invocation_details`` on: AWS returns it only for ``Details=true``.
     """
 
-    name = "tat_commands"
-    primary_keys = ("Region", "CommandId")
+    name = "ssm_command_invocations"
+    primary_keys = ("Region", "CommandId", "InstanceId")
+    schema = SSM_COMMAND_INVOCATION_SCHEMA
+    listing = LIST_COMMAND_INVOCATIONS
+    timestamp_fields = (
+        "RequestedDateTime",
+        "CommandPlugins.ResponseStartDateTime",
+        "CommandPlugins.ResponseFinishDateTime",
+    )
+
+    @override
+    def request_extra(self) -> dict[str, t.Any]:
+        return {"Details": bool(self.config.get("ssm_invocation_details", False))}
+
+
+class TATStream(RegionPartitionedStream):
+    """A Tencent Cloud TAT Describe* list, per region, by ``UpdatedTime``.
+
+    The TAT APIs have no time filter, so each sync pages through the whole list and keeps
+    items updated at or after the region's bookmark. A scan over a list that shifted
+    under it is repeated; if it never settles, the bookmark does not move.
+    """
+
     replication_key = "UpdatedTime"
-    schema = TAT_COMMAND_SCHEMA
     regions_setting = "tencent_regions"
+    action: t.ClassVar[str]
+    item_key: t.ClassVar[str]
+    timestamp_fields: t.ClassVar[tuple[str, ...]]
 
     def __init__(self, tap: Tap, connector: TencentConnector) -> None:
         """Attach the Tencent connector shared by the tap's TAT streams.
@@ -164,16 +241,28 @@ class TATCommandsStream(RegionPartitionedStream):
         """
         super().__init__(tap)
         self.connector = connector
-        self.timestamps = TimestampFields(self, ("UpdatedTime", "CreatedTime"))
+        self.timestamps = TimestampFields(self, self.timestamp_fields)
         self._scans: dict[str, OffsetScan] = {}
+
+    def request_params(self) -> dict[str, t.Any]:
+        """Request members beyond Offset and Limit."""
+        return {}
+
+    def prepare(self, record: dict[str, t.Any]) -> None:
+        """Adjust an API object before it is conformed (in place).
+
+        Args:
+            record: A copy of one API object.
+        """
 
     @override
     def fetch_pages(self, context: Context, region: str) -> Iterable[list[dict[str, t.Any]]]:
         scan = self.connector.scan(
             region,
-            "DescribeCommands",
-            "CommandSet",
+            self.action,
+            self.item_key,
             page_size=self.config.get("tat_page_size", TAT_MAX_PAGE_SIZE),
+            params=self.request_params(),
         )
         self._scans[region] = scan
         return scan.pages()
@@ -183,9 +272,10 @@ class TATCommandsStream(RegionPartitionedStream):
         self, context: Context, region: str, objects: Iterator[dict[str, t.Any]]
     ) -> Iterator[dict[str, t.Any]]:
         start = self.starting_time(context)
-        for command in objects:
-            record = dict(command)
+        for item in objects:
+            record = dict(item)
             updated = self.timestamps.normalise(record)
+            self.prepare(record)
             if self.conform(record, region) is None:
                 continue
             if start is not None and updated is not None and updated < start:
@@ -200,3 +290,91 @@ class TATCommandsStream(RegionPartitionedStream):
                 region,
             )
             self.cap_bookmark(context, start or EPOCH)
+
+
+class TATCommandsStream(TATStream):
+    """TAT commands (``DescribeCommands``): saved command definitions, not runs."""
+
+    name = "tat_commands"
+    primary_keys = ("Region", "CommandId")
+    schema = TAT_COMMAND_SCHEMA
+    action = "DescribeCommands"
+    item_key = "CommandSet"
+    timestamp_fields = ("UpdatedTime", "CreatedTime")
+
+
+class TATInvocationsStream(TATStream):
+    """TAT invocations (``DescribeInvocations``): one row per run of a command."""
+
+    name = "tat_invocations"
+    primary_keys = ("Region", "InvocationId")
+    schema = TAT_INVOCATION_SCHEMA
+    action = "DescribeInvocations"
+    item_key = "InvocationSet"
+    timestamp_fields = ("UpdatedTime", "CreatedTime", "StartTime", "EndTime")
+
+
+class TATInvocationTasksStream(TATStream):
+    """TAT invocation tasks (``DescribeInvocationTasks``): one row per run on one instance.
+
+    Output stays hidden (``HideOutput``) unless ``tat_task_output`` is on; then it is
+    decoded from base64 when it is UTF-8 text, kept as the API's base64 otherwise, and
+    cut to ``tat_task_output_max_chars``.
+    """
+
+    name = "tat_invocation_tasks"
+    primary_keys = ("Region", "InvocationTaskId")
+    schema = TAT_INVOCATION_TASK_SCHEMA
+    action = "DescribeInvocationTasks"
+    item_key = "InvocationTaskSet"
+    timestamp_fields = (
+        "UpdatedTime",
+        "CreatedTime",
+        "StartTime",
+        "EndTime",
+        "TaskResult.ExecStartTime",
+        "TaskResult.ExecEndTime",
+    )
+
+    @property
+    def with_output(self) -> bool:
+        """Whether task output is asked for and emitted."""
+        return bool(self.config.get("tat_task_output", False))
+
+    @override
+    def request_params(self) -> dict[str, t.Any]:
+        return {"HideOutput": not self.with_output}
+
+    @override
+    def prepare(self, record: dict[str, t.Any]) -> None:
+        result = record.get("TaskResult")
+        if not isinstance(result, dict):
+            return
+        result = record["TaskResult"] = dict(result)
+        output = result.get("Output")
+        if not self.with_output or not isinstance(output, str):
+            result["Output"] = None
+            return
+        max_chars = int(
+            self.config.get("tat_task_output_max_chars", DEFAULT_TAT_TASK_OUTPUT_MAX_CHARS)
+        )
+        text, encoding = decode_output(output)
+        result["Output"] = text[:max_chars]
+        result["OutputEncoding"] = encoding
+        result["OutputCapped"] = len(text) > max_chars
+
+
+def decode_output(output: str) -> tuple[str, str]:
+    """Decode TAT's base64 task output when it is UTF-8 text.
+
+    Args:
+        output: ``TaskResult.Output`` as the API gives it.
+
+    Returns:
+        ``(text, "text")`` for base64 of valid UTF-8, else ``(output, "base64")``
+        unchanged (binary output, or a value that is not base64 at all).
+    """
+    try:
+        return base64.b64decode(output, validate=True).decode("utf-8"), "text"
+    except (binascii.Error, UnicodeDecodeError):
+        return output, "base64"

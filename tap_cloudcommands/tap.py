@@ -14,7 +14,13 @@ from tap_cloudcommands.aws import AWSConnector
 from tap_cloudcommands.errors import CloudCommandsError
 from tap_cloudcommands.inputs import InputError, catalog_errors, json_file_errors, state_errors
 from tap_cloudcommands.settings import CONFIG_SCHEMA, settings_errors
-from tap_cloudcommands.streams import SSMCommandsStream, TATCommandsStream
+from tap_cloudcommands.streams import (
+    SSMCommandInvocationsStream,
+    SSMCommandsStream,
+    TATCommandsStream,
+    TATInvocationsStream,
+    TATInvocationTasksStream,
+)
 from tap_cloudcommands.tencent import TencentConnector
 from tap_cloudcommands.writer import BatchingMsgSpecWriter
 
@@ -26,7 +32,7 @@ QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "tencentcloud_sdk_common", "s3t
 
 
 class TapCloudCommands(Tap):
-    """Singer tap for AWS SSM Run Command and Tencent Cloud TAT command history."""
+    """Singer tap for AWS SSM Run Command and Tencent Cloud TAT commands and runs."""
 
     name = "tap-cloudcommands"
     config_jsonschema = CONFIG_SCHEMA
@@ -62,7 +68,13 @@ class TapCloudCommands(Tap):
     def discover_streams(self) -> list[Stream]:
         aws = AWSConnector(self.config, self.logger)
         tencent = TencentConnector(self.config, self.logger)
-        return [SSMCommandsStream(self, aws), TATCommandsStream(self, tencent)]
+        return [
+            SSMCommandsStream(self, aws),
+            SSMCommandInvocationsStream(self, aws),
+            TATCommandsStream(self, tencent),
+            TATInvocationsStream(self, tencent),
+            TATInvocationTasksStream(self, tencent),
+        ]
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ RETRYABLE_CODES = (
 AUTH_CODE_PREFIXES = ("AuthFailure", "UnauthorizedOperation")
 AUTH_HINT = (
     "check tencent_secret_id/tencent_secret_key/tencent_token and that the CAM policy "
-    "allows tat:DescribeCommands"
+    "allows tat:DescribeCommands, tat:DescribeInvocations and tat:DescribeInvocationTasks"
 )
 
 
@@ -214,7 +214,7 @@ class TencentConnector:
         self._config = config
         self._logger = logger
         self._clients: dict[str, tat_client.TatClient] = {}
-        self._limiters: dict[str, SlidingWindowRateLimiter] = {}
+        self._limiters: dict[tuple[str, str], SlidingWindowRateLimiter] = {}
         self._lock = threading.Lock()
         self._redact = Redactor(
             [
@@ -282,8 +282,23 @@ class TencentConnector:
                 self._clients[region] = tat_client.TatClient(
                     self.credential, region, self._profile()
                 )
-                self._limiters[region] = SlidingWindowRateLimiter(self.requests_per_second)
             return self._clients[region]
+
+    def limiter(self, region: str, action: str) -> SlidingWindowRateLimiter:
+        """Return the rate limiter of one API in one region (TAT limits each API apart).
+
+        Args:
+            region: A Tencent Cloud region.
+            action: The API action.
+
+        Returns:
+            The limiter shared by every call of that action in that region.
+        """
+        with self._lock:
+            key = (region, action)
+            if key not in self._limiters:
+                self._limiters[key] = SlidingWindowRateLimiter(self.requests_per_second)
+            return self._limiters[key]
 
     def call(
         self,
@@ -309,7 +324,7 @@ class TencentConnector:
             CloudAPIError: If the call fails for good.
         """
         client = self.client(region)
-        limiter = self._limiters[region]
+        limiter = self.limiter(region, action)
 
         def log_retry(details: t.Any) -> None:  # noqa: ANN401 - backoff's details dict
             exc = details["exception"]
@@ -384,7 +399,16 @@ class TencentConnector:
             cloud=CLOUD, region=region, operation=action, code=code, message=message
         )
 
-    def fetch_page(self, region: str, action: str, item_key: str, offset: int, limit: int) -> Page:
+    def fetch_page(  # noqa: PLR0913 - the request's parts
+        self,
+        region: str,
+        action: str,
+        item_key: str,
+        offset: int,
+        limit: int,
+        *,
+        params: Mapping[str, t.Any] | None = None,
+    ) -> Page:
         """Fetch one Offset/Limit page and check its shape.
 
         An answer without TotalCount or the item list is retried and then reported: an
@@ -396,6 +420,7 @@ class TencentConnector:
             item_key: The list member of the answer, e.g. "CommandSet".
             offset: Items to skip.
             limit: Items per page, at most 100.
+            params: More request members, e.g. ``{"HideOutput": False}``.
 
         Returns:
             The page.
@@ -415,11 +440,17 @@ class TencentConnector:
                     "MalformedResponse", f"expected TotalCount and a {item_key} list, got {summary}"
                 )
 
-        response = self.call(region, action, {"Offset": offset, "Limit": limit}, check=check)
+        request = {**(params or {}), "Offset": offset, "Limit": limit}
+        response = self.call(region, action, request, check=check)
         return Page(total=response["TotalCount"], items=response[item_key])
 
     def scan(
-        self, region: str, action: str, item_key: str, page_size: int = TAT_MAX_PAGE_SIZE
+        self,
+        region: str,
+        action: str,
+        item_key: str,
+        page_size: int = TAT_MAX_PAGE_SIZE,
+        params: Mapping[str, t.Any] | None = None,
     ) -> OffsetScan:
         """Return a shift-safe scan over every item of a Describe* list.
 
@@ -428,13 +459,14 @@ class TencentConnector:
             action: A Describe* action with Offset/Limit paging.
             item_key: The list member of the answer.
             page_size: Items per call, 1..100.
+            params: More request members of every call.
 
         Returns:
             An iterable scan; read its ``consistent`` flag after iterating.
         """
 
         def fetch(offset: int, limit: int) -> Page:
-            return self.fetch_page(region, action, item_key, offset, limit)
+            return self.fetch_page(region, action, item_key, offset, limit, params=params)
 
         return OffsetScan(
             fetch, page_size=page_size, describe=f"{action} in {region}", logger=self._logger

@@ -113,8 +113,16 @@ def instant_and_text(value: object) -> tuple[dt.datetime, str]:
                 ):
                     return parsed, value[:19] + ".000000+00:00"
                 return parsed, parsed.isoformat(timespec="microseconds")
+    elif type(value) is dt.datetime and value.tzinfo is UTC:
+        # What the tap's boto3 timestamp parser gives (see aws.utc_timestamp).
+        return value, value.isoformat(timespec="microseconds")
     instant = parse_timestamp(value)
     return instant, instant.isoformat(timespec="microseconds")
+
+
+def utc_now() -> dt.datetime:
+    """The current instant, aware, in UTC."""
+    return dt.datetime.now(UTC)
 
 
 def normalize_timestamp(value: object) -> str:

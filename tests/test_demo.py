@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 from tests.meltano_project import PROJECT_ROOT, MeltanoUnavailableError, find_meltano
-from tests.test_meltano_e2e import unavailable
+from tests.test_meltano_e2e import AWS_REGIONS, TENCENT_REGIONS, unavailable
 
 
 def run_demo() -> subprocess.CompletedProcess[str]:
@@ -32,10 +32,12 @@ def test_demo_loads_every_served_command_and_can_run_again():
         table = done.stdout[done.stdout.index("table ") :].splitlines()[1:]
         rows = {tuple(line.split()[:2]): line.split()[2:4] for line in table if line.strip()}
         assert set(rows) == {
-            ("ssm_commands", "us-east-1"),
-            ("ssm_commands", "eu-west-1"),
-            ("ssm_commands", "ap-southeast-1"),
-            ("tat_commands", "ap-guangzhou"),
-            ("tat_commands", "ap-singapore"),
+            (table, region)
+            for tables, regions in (
+                (("ssm_commands", "ssm_command_invocations"), AWS_REGIONS),
+                (("tat_commands", "tat_invocations", "tat_invocation_tasks"), TENCENT_REGIONS),
+            )
+            for table in tables
+            for region in regions
         }
         assert all(loaded == served and int(loaded) > 0 for loaded, served in rows.values())

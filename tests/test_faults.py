@@ -224,8 +224,9 @@ def test_network_faults_that_persist_name_cloud_region_and_operation(
         "aws_max_attempts": 3,
         "tencent_max_attempts": 3,
     }
+    # The SDK syncs streams by name: ssm_command_invocations, then ssm_commands.
     where = (
-        "AWS ListCommands in region us-east-1"
+        "AWS ListCommandInvocations in region us-east-1"
         if cloud == "aws"
         else "Tencent Cloud DescribeCommands in region ap-guangzhou"
     )
@@ -565,7 +566,7 @@ BAD_INPUTS = {
         "replication_key_value 'yesterday' is not a timestamp",
     ),
     "unknown stream in the catalog": (
-        {"catalog_stream": "ssm_command_invocations"},
+        {"catalog_stream": "ssm_documents"},
         "catalog names streams this tap does not have",
     ),
 }

@@ -4,9 +4,13 @@ PostgreSQL 15, twice, checking what the warehouse holds against the emulators' t
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import json
 import os
+from collections import Counter
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -72,6 +76,7 @@ def meltano(tmp_path_factory, postgres, emulators):
             "TARGET_POSTGRES_HOST": postgres["host"],
             "TARGET_POSTGRES_PORT": str(postgres["port"]),
             "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SCHEMA,
+            "TAP_CLOUDCOMMANDS_SSM_INVOCATION_DETAILS": "true",
         },
     )
     project = Meltano(executable, env)
@@ -106,6 +111,20 @@ def column_types(postgres, table):
     return dict(rows)
 
 
+def assert_every_table_matches(postgres, ssm, tat):
+    """Rows per table and region equal what the emulators hold."""
+    truth = {
+        "ssm_commands": {r: len(ssm.commands(r)) for r in AWS_REGIONS},
+        "ssm_command_invocations": {r: len(ssm.invocations(r)) for r in AWS_REGIONS},
+        "tat_commands": {r: len(tat.commands(r)) for r in TENCENT_REGIONS},
+        "tat_invocations": {r: len(tat.invocations(r)) for r in TENCENT_REGIONS},
+        "tat_invocation_tasks": {r: len(tat.invocation_tasks(r)) for r in TENCENT_REGIONS},
+    }
+    for table, expected in truth.items():
+        assert counts_by_region(postgres, table) == {r: n for r, n in expected.items() if n}
+        assert all(expected.values()), f"the sample data should fill every region of {table}"
+
+
 def test_meltano_run_loads_and_upserts_into_postgres(meltano, postgres, emulators):
     ssm, tat = emulators
 
@@ -123,12 +142,8 @@ def test_meltano_run_loads_and_upserts_into_postgres(meltano, postgres, emulator
     assert tat_columns["UpdatedTime"].startswith("timestamp")
     assert tat_columns["EnableParameter"] == "boolean"
     assert tat_columns["Tags"] == "ARRAY"
-    assert counts_by_region(postgres, "ssm_commands") == {
-        r: len(ssm.commands(r)) for r in AWS_REGIONS
-    }
-    assert counts_by_region(postgres, "tat_commands") == {
-        r: len(tat.commands(r)) for r in TENCENT_REGIONS
-    }
+    assert column_types(postgres, "tat_invocation_tasks")["TaskResult"] == "jsonb"
+    assert_every_table_matches(postgres, ssm, tat)
     # Timestamps are the right instants, whatever zone the warehouse session uses.
     sample = ssm.commands("eu-west-1")[0]
     [(loaded,)] = query(
@@ -154,12 +169,7 @@ def test_meltano_run_loads_and_upserts_into_postgres(meltano, postgres, emulator
 
     meltano.run("run", "tap-cloudcommands", "target-postgres")
 
-    assert counts_by_region(postgres, "ssm_commands") == {
-        r: len(ssm.commands(r)) for r in AWS_REGIONS
-    }
-    assert counts_by_region(postgres, "tat_commands") == {
-        r: len(tat.commands(r)) for r in TENCENT_REGIONS
-    }
+    assert_every_table_matches(postgres, ssm, tat)
     [(status,)] = query(
         postgres,
         f'select "Status" from {SCHEMA}.ssm_commands where "CommandId" = %s',
@@ -201,7 +211,13 @@ def test_meltano_run_loads_and_upserts_into_postgres(meltano, postgres, emulator
 
 def test_meltano_invoke_discover_and_select_list(meltano):
     catalog = json.loads(meltano.run("invoke", "tap-cloudcommands", "--discover").stdout)
-    assert {s["tap_stream_id"] for s in catalog["streams"]} == {"ssm_commands", "tat_commands"}
+    assert {s["tap_stream_id"] for s in catalog["streams"]} == {
+        "ssm_commands",
+        "ssm_command_invocations",
+        "tat_commands",
+        "tat_invocations",
+        "tat_invocation_tasks",
+    }
 
     listing = meltano.run("select", "tap-cloudcommands", "--list").stdout
     # Keys and replication keys are always synced ("automatic"); the rest is selected.
@@ -209,3 +225,167 @@ def test_meltano_invoke_discover_and_select_list(meltano):
     assert "[automatic  ] tat_commands.UpdatedTime" in listing
     assert "[selected   ] ssm_commands.Status" in listing
     assert "[selected   ] tat_commands.Tags" in listing
+
+
+VIEW_SQL = Path(__file__).parents[1] / "analytics" / "cloud_command_runs.sql"
+# The view's one status vocabulary, restated here as the expectation.
+SSM_STATUS = {
+    "Pending": "pending",
+    "Delayed": "pending",
+    "InProgress": "running",
+    "Success": "success",
+    "Failed": "failed",
+    "TimedOut": "timed_out",
+    "Cancelling": "cancelling",
+    "Cancelled": "cancelled",
+}
+TAT_STATUS = {
+    "PENDING": "pending",
+    "DELIVERING": "pending",
+    "DELIVER_DELAYED": "pending",
+    "RUNNING": "running",
+    "SUCCESS": "success",
+    "FAILED": "failed",
+    "DELIVER_FAILED": "failed",
+    "START_FAILED": "failed",
+    "TIMEOUT": "timed_out",
+    "TASK_TIMEOUT": "timed_out",
+    "CANCELLING": "cancelling",
+    "CANCELLED": "cancelled",
+    "TERMINATED": "cancelled",
+}
+
+
+def as_utc(value):
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.astimezone(dt.UTC)
+
+
+def create_view(postgres):
+    with psycopg.connect(
+        host=postgres["host"],
+        port=postgres["port"],
+        user=postgres["user"],
+        dbname=postgres["database"],
+        autocommit=True,
+    ) as connection:
+        connection.execute(f"SET search_path TO {SCHEMA}")
+        connection.execute(VIEW_SQL.read_text())
+
+
+def test_cloud_command_runs_view_matches_the_emulators(meltano, postgres, emulators):
+    ssm, tat = emulators
+    meltano.run("run", "tap-cloudcommands", "target-postgres")
+    create_view(postgres)
+
+    rows = query(
+        postgres,
+        f"select cloud, region, status, count(*) from {SCHEMA}.cloud_command_runs group by 1, 2, 3",
+    )
+    expected = Counter()
+    for region in AWS_REGIONS:
+        for invocation in ssm.invocations(region):
+            expected["aws", region, SSM_STATUS[invocation["Status"]]] += 1
+    for region in TENCENT_REGIONS:
+        for task in tat.invocation_tasks(region):
+            expected["tencent", region, TAT_STATUS[task["TaskStatus"]]] += 1
+    assert {(c, r, s): n for c, r, s, n in rows} == dict(expected)
+    assert {s for _, _, s, _ in rows} >= {"success", "failed", "running"}
+
+    # One SSM run, column by column: a finished shell-script invocation with plugins.
+    commands = {c["CommandId"]: c for c in ssm.commands("eu-west-1")}
+    invocation = next(
+        i
+        for i in ssm.invocations("eu-west-1")
+        if i["Status"] == "Failed"
+        and i["CommandPlugins"]
+        and "commands" in (commands[i["CommandId"]].get("Parameters") or {})
+    )
+    [row] = query(
+        postgres,
+        "select command_id, invocation_id, run_id, instance_id, command_name, command_text, "
+        "status, raw_status, requested_at, started_at, finished_at, exit_code "
+        f"from {SCHEMA}.cloud_command_runs where cloud = 'aws' and region = 'eu-west-1' "
+        "and run_id = %s",
+        f"{invocation['CommandId']}:{invocation['InstanceId']}",
+    )
+    plugins = invocation["CommandPlugins"]
+    failing = [p for p in plugins if p.get("ResponseCode")]
+    assert row[:8] == (
+        invocation["CommandId"],
+        invocation["CommandId"],
+        f"{invocation['CommandId']}:{invocation['InstanceId']}",
+        invocation["InstanceId"],
+        invocation["DocumentName"],
+        "\n".join(commands[invocation["CommandId"]]["Parameters"]["commands"]),
+        "failed",
+        "Failed",
+    )
+    assert as_utc(row[8]) == invocation["RequestedDateTime"]
+    assert as_utc(row[9]) == min(as_utc(p["ResponseStartDateTime"]) for p in plugins)
+    assert as_utc(row[10]) == max(as_utc(p["ResponseFinishDateTime"]) for p in plugins)
+    assert row[11] == (failing[0] if failing else plugins[-1])["ResponseCode"]
+
+    # One TAT run: a task that succeeded, with its decoded command text and exit code.
+    task = next(t for t in tat.invocation_tasks("ap-singapore") if t["TaskStatus"] == "SUCCESS")
+    [row] = query(
+        postgres,
+        "select command_id, invocation_id, instance_id, command_name, command_text, status, "
+        "raw_status, requested_at, started_at, finished_at, exit_code "
+        f"from {SCHEMA}.cloud_command_runs where cloud = 'tencent' and run_id = %s",
+        task["InvocationTaskId"],
+    )
+    result = task["TaskResult"]
+    assert row[:7] == (
+        task["CommandId"],
+        task["InvocationId"],
+        task["InstanceId"],
+        task["CommandName"],
+        base64.b64decode(task["CommandDocument"]["Content"]).decode(),
+        "success",
+        "SUCCESS",
+    )
+    assert as_utc(row[7]) == as_utc(task["CreatedTime"])
+    assert as_utc(row[8]) == as_utc(result["ExecStartTime"])
+    assert as_utc(row[9]) == as_utc(result["ExecEndTime"])
+    assert row[10] == result["ExitCode"] == 0
+
+
+def test_stream_maps_example_hashes_and_drops_secret_fields(meltano, emulators):
+    ssm, tat = emulators
+    output = meltano.run("invoke", "tap-cloudcommands--hashed-secrets").stdout
+    records: dict[str, list[dict]] = {}
+    for line in output.splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            records.setdefault(message["stream"], []).append(message["record"])
+
+    def sha256(text):
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    commands = {c["CommandId"]: c for r in AWS_REGIONS for c in ssm.commands(r)}
+    assert records["ssm_commands"]
+    for record in records["ssm_commands"]:
+        assert "Parameters" not in record
+        parameters = commands[record["CommandId"]].get("Parameters")
+        expected = sha256(json.dumps(parameters, sort_keys=True)) if parameters else None
+        assert record["ParametersSha256"] == expected
+    invocations = {i["InvocationId"]: i for r in TENCENT_REGIONS for i in tat.invocations(r)}
+    assert records["tat_invocations"]
+    for record in records["tat_invocations"]:
+        truth = invocations[record["InvocationId"]]
+        assert record["CommandContent"] == sha256(truth["CommandContent"])
+        assert record["Parameters"] == (
+            sha256(truth["Parameters"]) if truth["Parameters"] else None
+        )
+    tat_commands = {c["CommandId"]: c for r in TENCENT_REGIONS for c in tat.commands(r)}
+    for record in records["tat_commands"]:
+        assert record["Content"] == sha256(tat_commands[record["CommandId"]]["Content"])
+    assert records["tat_invocation_tasks"]
+    assert not any("CommandDocument" in record for record in records["tat_invocation_tasks"])
+    # Nothing of the originals leaks into the output.
+    some_content = next(iter(invocations.values()))["CommandContent"]
+    assert some_content not in output

@@ -14,7 +14,13 @@ import botocore.session
 import pytest
 from tencentcloud.tat.v20201028 import models as tat_models
 
-from tap_cloudcommands.schemas import SSM_COMMAND_SCHEMA, TAT_COMMAND_SCHEMA
+from tap_cloudcommands.schemas import (
+    SSM_COMMAND_INVOCATION_SCHEMA,
+    SSM_COMMAND_SCHEMA,
+    TAT_COMMAND_SCHEMA,
+    TAT_INVOCATION_SCHEMA,
+    TAT_INVOCATION_TASK_SCHEMA,
+)
 
 BOTOCORE_TYPES = {
     "string": "string",
@@ -82,6 +88,9 @@ def tat_mismatches(model: type, schema: dict[str, t.Any], path: str) -> list[str
         declared = types.get(name, "")
         list_of = declared.startswith("list of ")
         element = declared.removeprefix("list of ").strip()
+        # A nested model is written ":class:`tencentcloud.tat.v20201028.models.TaskResult`".
+        if reference := re.fullmatch(r":class:`[\w.]*?(\w+)`", element):
+            element = reference.group(1)
         if list_of:
             if "array" not in json_types(prop):
                 problems.append(f"{path}.{name}: SDK {declared}, schema {prop.get('type')}")
@@ -98,19 +107,69 @@ def tat_mismatches(model: type, schema: dict[str, t.Any], path: str) -> list[str
     return problems
 
 
-def test_ssm_schema_covers_botocore_command_shape():
-    shape = botocore.session.get_session().get_service_model("ssm").shape_for("Command")
-    assert len(shape.members) >= 25
-    assert botocore_mismatches(shape, SSM_COMMAND_SCHEMA, "Command") == []
+@pytest.mark.parametrize(
+    ("shape_name", "schema", "at_least"),
+    [
+        ("Command", SSM_COMMAND_SCHEMA, 25),
+        ("CommandInvocation", SSM_COMMAND_INVOCATION_SCHEMA, 16),
+    ],
+)
+def test_ssm_schemas_cover_botocore_shapes(shape_name, schema, at_least):
+    shape = botocore.session.get_session().get_service_model("ssm").shape_for(shape_name)
+    assert len(shape.members) >= at_least
+    assert botocore_mismatches(shape, schema, shape_name) == []
 
 
-def test_tat_schema_covers_sdk_command_model():
-    assert tat_mismatches(tat_models.Command, TAT_COMMAND_SCHEMA, "Command") == []
+@pytest.mark.parametrize(
+    ("model", "schema"),
+    [
+        (tat_models.Command, TAT_COMMAND_SCHEMA),
+        (tat_models.Invocation, TAT_INVOCATION_SCHEMA),
+        (tat_models.InvocationTask, TAT_INVOCATION_TASK_SCHEMA),
+    ],
+)
+def test_tat_schemas_cover_sdk_models(model, schema):
+    assert tat_mismatches(model, schema, model.__name__) == []
 
 
-@pytest.mark.parametrize("schema", [SSM_COMMAND_SCHEMA, TAT_COMMAND_SCHEMA])
-def test_schemas_carry_region_and_their_keys(schema):
-    assert {"Region", "CommandId"} <= set(schema["required"])
+@pytest.mark.parametrize(
+    ("schema", "keys"),
+    [
+        (SSM_COMMAND_SCHEMA, {"Region", "CommandId"}),
+        (SSM_COMMAND_INVOCATION_SCHEMA, {"Region", "CommandId", "InstanceId"}),
+        (TAT_COMMAND_SCHEMA, {"Region", "CommandId"}),
+        (TAT_INVOCATION_SCHEMA, {"Region", "InvocationId"}),
+        (TAT_INVOCATION_TASK_SCHEMA, {"Region", "InvocationTaskId"}),
+    ],
+)
+def test_schemas_carry_region_and_their_keys(schema, keys):
+    assert keys <= set(schema["required"])
+
+
+def test_nested_models_are_checked_too():
+    """TaskResult and CommandPlugins members are walked, not just top-level names."""
+    trimmed = dict(TAT_INVOCATION_TASK_SCHEMA["properties"]["TaskResult"])
+    trimmed["properties"] = {k: v for k, v in trimmed["properties"].items() if k != "ExecEndTime"}
+    tasks = {
+        **TAT_INVOCATION_TASK_SCHEMA,
+        "properties": dict(TAT_INVOCATION_TASK_SCHEMA["properties"]),
+    }
+    tasks["properties"]["TaskResult"] = trimmed
+    assert tat_mismatches(tat_models.InvocationTask, tasks, "InvocationTask") == [
+        "InvocationTask.TaskResult.ExecEndTime: missing from the schema"
+    ]
+    shape = botocore.session.get_session().get_service_model("ssm").shape_for("CommandInvocation")
+    plugins = dict(SSM_COMMAND_INVOCATION_SCHEMA["properties"]["CommandPlugins"])
+    item = dict(plugins["items"])
+    item["properties"] = {k: v for k, v in item["properties"].items() if k != "ResponseCode"}
+    plugins["items"] = item
+    invocations = {
+        **SSM_COMMAND_INVOCATION_SCHEMA,
+        "properties": {**SSM_COMMAND_INVOCATION_SCHEMA["properties"], "CommandPlugins": plugins},
+    }
+    assert botocore_mismatches(shape, invocations, "CommandInvocation") == [
+        "CommandInvocation.CommandPlugins[].ResponseCode: missing from the schema"
+    ]
 
 
 def test_coverage_check_fails_on_a_missing_member():

@@ -426,7 +426,10 @@ def test_tat_calls_stay_under_the_configured_rate_per_region(tmp_path, tat):
         calls = tat.calls_for("DescribeCommands", region)
         assert len(calls) == 8
         assert all(call.error_code is None for call in calls)
-        assert tat.max_requests_per_second(region) <= 3
+        # TAT limits each API apart, and so does the tap (each stream calls its own API).
+        for action in ("DescribeCommands", "DescribeInvocations", "DescribeInvocationTasks"):
+            assert tat.calls_for(action, region), action
+            assert tat.max_requests_per_second(region, action) <= 3, action
         # Eight calls at three per second cannot take less than two seconds.
         assert calls[-1].at - calls[0].at >= 2.0
         assert len(run.ids("tat_commands", region)) == 40
@@ -437,7 +440,8 @@ def test_tat_calls_stay_under_the_configured_rate_per_region(tmp_path, tat):
     [
         (
             {"aws_access_key_id": None, "aws_secret_access_key": None, "aws_profile": "nope"},
-            "AWS ListCommands in region us-east-1 failed: ProfileNotFound",
+            # ssm_command_invocations is synced first (the SDK orders streams by name).
+            "AWS ListCommandInvocations in region us-east-1 failed: ProfileNotFound",
         ),
         (
             {
@@ -462,3 +466,4 @@ def test_aws_credential_setup_errors_are_one_line(tmp_path, ssm, override, expec
     assert run.stderr.strip().splitlines()[-1].startswith(f"tap-cloudcommands: error: {expected}")
     assert "Traceback" not in run.stderr
     assert ssm.calls_for("ListCommands") == []
+    assert ssm.calls_for("ListCommandInvocations") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import logging
 import threading
@@ -240,5 +241,140 @@ def test_an_object_without_a_command_id_is_skipped_and_its_values_are_not_logged
         fine = stream.conform({"CommandId": "cmd-1", "Timeout": "60"}, "ap-guangzhou")
     assert kept is None
     assert fine == {"CommandId": "cmd-1", "Timeout": 60}
-    assert "without a CommandId (fields: Content, Timeout)" in caplog.text
+    assert "without CommandId (fields: Content, Timeout)" in caplog.text
     assert "c2VjcmV0" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (base64.b64encode("héllo\nwörld".encode()).decode(), ("héllo\nwörld", "text")),
+        (base64.b64encode(b"\xff\xfe\x00binary").decode(), ("//4AYmluYXJ5", "base64")),
+        ("not base64 at all!", ("not base64 at all!", "base64")),
+        ("", ("", "text")),
+    ],
+)
+def test_task_output_is_decoded_only_when_it_is_utf8(output, expected):
+    from tap_cloudcommands.streams import decode_output
+
+    assert decode_output(output) == expected
+
+
+def task(output: str) -> dict:
+    return {
+        "InvocationTaskId": "invt-1",
+        "UpdatedTime": "2026-11-01T00:00:00Z",
+        "TaskResult": {"ExitCode": 0, "Output": output, "ExecEndTime": ""},
+    }
+
+
+def test_task_output_is_hidden_unless_asked_for_then_capped():
+    from tap_cloudcommands.tap import TapCloudCommands
+
+    text = "x" * 50
+    encoded = base64.b64encode(text.encode()).decode()
+    hidden = TapCloudCommands(config={}, validate_config=False).streams["tat_invocation_tasks"]
+    record = task(encoded)
+    hidden.prepare(record)
+    assert record["TaskResult"]["Output"] is None
+    assert "OutputEncoding" not in record["TaskResult"]
+
+    shown = TapCloudCommands(
+        config={"tat_task_output": True, "tat_task_output_max_chars": 20}, validate_config=False
+    ).streams["tat_invocation_tasks"]
+    assert shown.request_params() == {"HideOutput": False}
+    assert hidden.request_params() == {"HideOutput": True}
+    given = task(encoded)
+    record = dict(given)
+    shown.prepare(record)
+    assert record["TaskResult"] == {
+        "ExitCode": 0,
+        "Output": "x" * 20,
+        "ExecEndTime": "",
+        "OutputEncoding": "text",
+        "OutputCapped": True,
+    }
+    assert given["TaskResult"]["Output"] == encoded, "the API object itself is left alone"
+
+
+def test_nested_timestamps_are_normalised_and_empty_ones_become_null(caplog):
+    from tap_cloudcommands.tap import TapCloudCommands
+
+    tap = TapCloudCommands(config={}, validate_config=False)
+    tasks = tap.streams["tat_invocation_tasks"]
+    record = task("")
+    record["TaskResult"]["ExecStartTime"] = "2026-11-01T08:00:00+08:00"
+    record["EndTime"] = ""
+    with caplog.at_level(logging.WARNING):
+        first = tasks.timestamps.normalise(record)
+    assert first == dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    assert record["UpdatedTime"] == "2026-11-01T00:00:00.000000+00:00"
+    assert record["TaskResult"]["ExecStartTime"] == "2026-11-01T00:00:00.000000+00:00"
+    assert record["TaskResult"]["ExecEndTime"] is None
+    assert record["EndTime"] is None
+    assert caplog.text == ""
+
+    invocations = tap.streams["ssm_command_invocations"]
+    record = {
+        "CommandId": "c",
+        "InstanceId": "i-1",
+        "RequestedDateTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        "CommandPlugins": [
+            {"Name": "a", "ResponseStartDateTime": dt.datetime(2026, 11, 1, 1, tzinfo=dt.UTC)},
+            {"Name": "b", "ResponseFinishDateTime": "yesterday-ish"},
+        ],
+    }
+    with caplog.at_level(logging.WARNING):
+        invocations.timestamps.normalise(record)
+    assert record["CommandPlugins"][0]["ResponseStartDateTime"] == (
+        "2026-11-01T01:00:00.000000+00:00"
+    )
+    assert record["CommandPlugins"][1]["ResponseFinishDateTime"] is None
+    assert "ResponseFinishDateTime 'yesterday-ish' of c/i-1 is not a timestamp" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("record", "fits"),
+    [
+        ({"CommandId": "c", "Timeout": 60, "Tags": [{"Key": "k", "Value": "v"}]}, True),
+        ({"CommandId": "c", "Timeout": None, "Scenes": ["a"], "Description": None}, True),
+        ({"CommandId": "c", "Timeout": "60"}, False),
+        ({"CommandId": "c", "Timeout": True}, False),
+        ({"CommandId": "c", "Unknown": 1}, False),
+        # Nested objects allow extra members (the SDK's ObjectType default).
+        ({"CommandId": "c", "Tags": [{"Key": "k", "Extra": 1}]}, True),
+        ({"CommandId": "c", "Tags": [{"Key": 5}]}, False),
+        ({"CommandId": "c", "Scenes": ["a", None]}, False),
+        ({"CommandId": "c", "EnableParameter": "true"}, False),
+        ({"CommandId": "c", "Tags": "not a list"}, False),
+    ],
+)
+def test_fit_check_passes_exactly_what_the_conformer_leaves_alone(record, fits):
+    """The msgspec fast path may skip the conformer only where it would change nothing."""
+    import copy
+
+    from tap_cloudcommands.conform import Findings, compile_conformer, compile_fit_check
+    from tap_cloudcommands.schemas import TAT_COMMAND_SCHEMA
+
+    conformed = copy.deepcopy(record)
+    findings = Findings()
+    compile_conformer(TAT_COMMAND_SCHEMA)(conformed, findings, "r")
+    changed = conformed != record or bool(findings.problems or findings.dropped)
+    changed = changed or any(type(conformed[key]) is not type(record[key]) for key in conformed)
+    assert changed is not fits
+    assert compile_fit_check(TAT_COMMAND_SCHEMA)(record) is fits
+
+
+def test_boto3_timestamps_are_parsed_into_utc_not_local_time(monkeypatch):
+    from tap_cloudcommands.aws import utc_timestamp
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        parsed = utc_timestamp(1582244543.188)
+        assert parsed.tzinfo is dt.UTC
+        assert parsed == dt.datetime(2020, 2, 21, 0, 22, 23, 188000, tzinfo=dt.UTC)
+        assert utc_timestamp("2020-02-21T00:22:23Z") == parsed.replace(microsecond=0)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

@@ -33,9 +33,19 @@ from .credentials import (
     EMULATOR_TAT_SECRET_ID,
     EMULATOR_TAT_SECRET_KEY,
 )
-from .sample_data import DEFAULT_SEED, populate_ssm, populate_tat
+from .sample_data import (
+    DEFAULT_SEED,
+    DEFAULT_TAT_INVOCATIONS_PER_REGION,
+    DEFAULT_TAT_MAX_TASKS,
+    populate_ssm,
+    populate_tat,
+)
 from .ssm import SSMEmulator
 from .tat import TATEmulator
+
+# The CLI serves benchmarks with up to 200,000 commands per region: one invocation per
+# targeted instance of every command would be ~5 per command, so the CLI caps them.
+CLI_SSM_INVOCATIONS_PER_REGION = 20_000
 
 
 def _region_list(text: str) -> list[str]:
@@ -99,6 +109,35 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=_non_negative_int,
         default=None,
         help="TAT commands per Tencent region (default: --per-region)",
+    )
+    parser.add_argument(
+        "--ssm-invocations",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also create SSM command invocations (ListCommandInvocations; default: on)",
+    )
+    parser.add_argument(
+        "--ssm-invocations-per-region",
+        type=_non_negative_int,
+        default=CLI_SSM_INVOCATIONS_PER_REGION,
+        metavar="N",
+        help="at most N SSM invocations per region, for the newest commands "
+        f"(default {CLI_SSM_INVOCATIONS_PER_REGION}; 0 = none)",
+    )
+    parser.add_argument(
+        "--tat-invocations-per-region",
+        type=_non_negative_int,
+        default=None,
+        metavar="N",
+        help="TAT invocations per region, each with 1..--tat-max-tasks tasks "
+        f"(default: as many as commands, at most {DEFAULT_TAT_INVOCATIONS_PER_REGION}; 0 = none)",
+    )
+    parser.add_argument(
+        "--tat-max-tasks",
+        type=_positive_int,
+        default=DEFAULT_TAT_MAX_TASKS,
+        metavar="N",
+        help=f"most tasks (instances) per TAT invocation (default {DEFAULT_TAT_MAX_TASKS})",
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="sample data seed")
     parser.add_argument(
@@ -175,8 +214,22 @@ def main(argv: list[str] | None = None) -> None:
             ssm.rate_limit_per_second = args.ssm_rate_limit
             tat.rate_limit_per_second = args.rate_limit
             fill = {"now": now, "seed": args.seed, "copies": False, "prerender": args.prerender}
-            populate_ssm(ssm, args.regions, ssm_per_region, **fill)
-            populate_tat(tat, args.tat_regions, tat_per_region, **fill)
+            populate_ssm(
+                ssm,
+                args.regions,
+                ssm_per_region,
+                invocations=args.ssm_invocations,
+                invocations_per_region=args.ssm_invocations_per_region,
+                **fill,
+            )
+            populate_tat(
+                tat,
+                args.tat_regions,
+                tat_per_region,
+                invocations_per_region=args.tat_invocations_per_region,
+                max_tasks_per_invocation=args.tat_max_tasks,
+                **fill,
+            )
             # The sample data lives as long as the process: keep the cyclic GC from
             # walking it again and again while requests are being timed.
             gc.collect()
@@ -191,6 +244,13 @@ def main(argv: list[str] | None = None) -> None:
                 f"  commands per region: ssm={ssm_per_region} tat={tat_per_region}; "
                 f"latency={args.latency}s; rate limit: tat={args.rate_limit} "
                 f"ssm={args.ssm_rate_limit}; ready in {time.monotonic() - started:.1f}s"
+            )
+            ssm_history = sum(len(ssm._invocations.records(r)) for r in args.regions)
+            tat_history = sum(len(tat._invocations.records(r)) for r in args.tat_regions)
+            tat_tasks = sum(len(tat._tasks.records(r)) for r in args.tat_regions)
+            print(
+                f"  history: ssm invocations={ssm_history}; "
+                f"tat invocations={tat_history} tasks={tat_tasks}"
             )
             print(f"  stats: GET {ssm.url}/_emulator/stats, GET {tat.url}/_emulator/stats")
             if args.ready_file is not None:

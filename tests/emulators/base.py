@@ -368,12 +368,19 @@ class EmulatorServer:
     @property
     def data_version(self) -> int:
         """Bumped by every add, update and delete; cached orders and views follow it."""
-        return self._store.version
+        return sum(store.version for store, _, _ in self._warm_targets())
+
+    def _warm_targets(
+        self,
+    ) -> list[tuple[CommandStore, Callable[[list[Any]], list[Any]], Callable[[str, Any], bytes]]]:
+        """Every store of the emulator, with its result-order sort and its renderer."""
+        return [(self._store, self._sort, self._render)]
 
     def warm(self, regions: Iterable[str] | None = None, *, render: bool = True) -> None:
         """Prepare regions now, so that no page pays for it later.
 
-        Builds each region's result order (a sort of the region) and, with ``render``,
+        Builds each region's result order (a sort of the region) for every store
+        (commands and the execution history: invocations, tasks) and, with ``render``,
         every command's serialised wire form, which is most of a page's cost.
         ``populate_ssm``/``populate_tat`` call this; call it again after changing
         :attr:`order` if the first page must be fast.
@@ -382,18 +389,28 @@ class EmulatorServer:
             regions: Regions to prepare (None = every region).
             render: Also serialise every command.
         """
-        for region in list(self._store.regions() if regions is None else regions):
-            with self.lock:
-                self._store.ordered(region, self._order, self.order_seed, self._sort)
-                records = self._store.records(region)
-            if not render:
-                continue
-            for start in range(0, len(records), WARM_BATCH):
+        for index, (store, sort, renderer) in enumerate(self._warm_targets()):
+            for region in list(store.regions() if regions is None else regions):
                 with self.lock:
-                    for command in records[start : start + WARM_BATCH]:
-                        # Skip what was deleted meanwhile: its fragment would outlive it.
-                        if self._store.has(region, command["CommandId"]):
-                            self._render(region, command)
+                    store.ordered(region, self._order, self.order_seed, sort)
+                    records = store.records(region)
+                # Execution history (every store after the first) is only ordered:
+                # its pages render on first read (they depend on Details/HideOutput).
+                if not render or index > 0:
+                    continue
+                key = store.key
+                for start in range(0, len(records), WARM_BATCH):
+                    with self.lock:
+                        for record in records[start : start + WARM_BATCH]:
+                            # Skip what was deleted meanwhile: its fragment would outlive it.
+                            if store.has(region, key(record)):
+                                renderer(region, record)
+
+    def _stored_newest_first(self, store: CommandStore, region: str) -> list[Any]:
+        """A region's stored records (not copies), newest first (for sample data)."""
+        with self.lock:
+            ordered = store.ordered(region, "newest_first", self.order_seed, lambda r: r)
+            return ordered.records[::-1]
 
     def _sort(self, records: list[Any]) -> list[Any]:
         """Put a region's records in the result order (see :meth:`sort_records`)."""

@@ -3,6 +3,10 @@
 Everything comes from a seeded ``random.Random`` and the caller's ``now``, so the
 same arguments always create the same commands (ids included).
 
+Execution history (SSM command invocations; TAT invocations and their tasks) is
+drawn from a second generator seeded from the same seed, after the commands, so
+adding it changed none of the commands a seed gives.
+
 Filling is built for size (200,000 commands in a region take seconds): commands are
 generated and stored in batches through ``add_commands``, which checks field names
 once per batch and takes the freshly generated values over without copying them.
@@ -22,7 +26,9 @@ from itertools import accumulate, islice
 from typing import TYPE_CHECKING, Any
 
 from .seeded import SeededRandom
+from .ssm_invocations import plugin_name, plugin_status, response_code
 from .store import gc_paused
+from .tat_invocations import UNFINISHED_TASK_STATUSES, exit_code
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -31,6 +37,12 @@ if TYPE_CHECKING:
     from .tat import TATEmulator
 
 DEFAULT_SEED = 20260101
+# Execution history draws from its own generator, so that the commands stay pinned.
+HISTORY_SEED_OFFSET = 0x5EED
+# Defaults of the history sizes (see populate_ssm / populate_tat).
+DEFAULT_SSM_INVOCATIONS_PER_REGION: int | None = None  # every command's invocations
+DEFAULT_TAT_INVOCATIONS_PER_REGION = 2000  # at most; never more than the commands
+DEFAULT_TAT_MAX_TASKS = 4
 SSM_HISTORY = timedelta(days=25)
 TAT_HISTORY = timedelta(days=240)
 # Commands generated and stored per add_commands call: bounds the time the data lock
@@ -256,8 +268,10 @@ def populate_ssm(
     seed: int = DEFAULT_SEED,
     copies: bool = True,
     prerender: bool = False,
+    invocations: bool = True,
+    invocations_per_region: int | None = DEFAULT_SSM_INVOCATIONS_PER_REGION,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Fill an SSM emulator with realistic commands.
+    """Fill an SSM emulator with realistic commands and their invocations.
 
     Args:
         emulator: The emulator to fill.
@@ -267,14 +281,23 @@ def populate_ssm(
         seed: Seed of the generator.
         copies: Return copies of the stored commands; False returns empty lists, which
             saves time and memory on huge fills.
-        prerender: Also serialise every command now (``emulator.warm``): ~25 us a
-            command at fill time, then ~1 ms per 100-command page instead of ~3 ms on
-            a page's first read. The result order is built either way.
+        prerender: Also serialise every command (and invocation) now (``emulator.warm``):
+            ~25 us a command at fill time, then ~1 ms per 100-command page instead of
+            ~3 ms on a page's first read. The result order is built either way.
+        invocations: Also store the commands' invocations: one per targeted instance
+            (TargetCount of them; InstanceIds when the command lists them), with
+            statuses matching the command's Status and counts (CompletedCount = Success,
+            Failed or TimedOut invocations; ErrorCount = Failed or TimedOut;
+            DeliveryTimedOutCount = StatusDetails DeliveryTimedOut). Read them with
+            ``emulator.invocations(region)``.
+        invocations_per_region: At most this many invocations per region (None = no
+            cap): the newest commands get theirs first, each command all or none.
 
     Returns:
         The stored commands (copies) by region.
     """
     rng = SeededRandom(seed)
+    history = SeededRandom(seed + HISTORY_SEED_OFFSET)
     created: dict[str, list[dict[str, Any]]] = {}
     with gc_paused():
         for region in regions:
@@ -285,8 +308,158 @@ def populate_ssm(
                 created[region] += emulator.add_commands(
                     region, batch, copies=copies, take_ownership=True
                 )
+            if invocations and invocations_per_region != 0:
+                _fill_ssm_invocations(emulator, region, instances, history, invocations_per_region)
         emulator.warm(created, render=prerender)
     return created
+
+
+def _fill_ssm_invocations(
+    emulator: SSMEmulator,
+    region: str,
+    instances: list[str],
+    rng: random.Random,
+    limit: int | None,
+) -> None:
+    names = {
+        instance: f"ip-10-0-{index // 8}-{10 + index}.{region}.compute.internal"
+        if index % 4
+        else ""
+        for index, instance in enumerate(instances)
+    }
+    budget = limit
+
+    def generate() -> Iterator[dict[str, Any]]:
+        nonlocal budget
+        for command in emulator._stored_newest_first(emulator._store, region):
+            count = command["TargetCount"]
+            if budget is not None:
+                if count > budget:
+                    return
+                budget -= count
+            yield from _ssm_invocations(rng, region, command, instances, names)
+
+    for batch in _batches(generate()):
+        emulator.add_invocations(region, batch, copies=False, take_ownership=True)
+
+
+# Long outputs (longer than the 2,500 characters ListCommandInvocations returns).
+_LONG_SSM_OUTPUTS = tuple(
+    "".join(
+        f"{step:05d} {line}\n"
+        for step in range(lines)
+        for line in ("Resolving dependencies", "Package nginx-1.24.0-1.x86_64 will be updated")
+    )
+    + "=== END OF OUTPUT ===\n"
+    for lines in (40, 90)
+)
+_SSM_OUTPUTS = {
+    "AWS-RunShellScript": " 12:01:02 up 41 days,  3:12,  0 users,  load average: 0.08\n",
+    "AWS-RunPowerShellScript": "Status   Name     DisplayName\n------   ----     -----------\n"
+    "Running  W3SVC    World Wide Web Publishing Service\n",
+    "AWS-ApplyPatchBaseline": "Patch scan complete: 0 missing, 312 installed.\n",
+    "AWS-RunPatchBaseline": "Patch operation completed. Reboot not required.\n",
+    "AWS-ConfigureAWSPackage": "Successfully installed AmazonCloudWatchAgent\n",
+    "Custom-DeployApplication": "Deployed release; health check passed.\n",
+    "Custom-RotateLogs": "Rotated 14 log files.\n",
+}
+
+
+def _ssm_statuses(rng: random.Random, command: dict[str, Any]) -> list[tuple[str, str]]:
+    status = command["Status"]
+    targets = command["TargetCount"]
+    completed, errors = command["CompletedCount"], command["ErrorCount"]
+    if status == "Failed":
+        return [("Failed", "Failed")] * errors + [("Success", "Success")] * (targets - errors)
+    if status == "TimedOut":
+        return [("TimedOut", "DeliveryTimedOut")] * errors + [("Success", "Success")] * (
+            targets - errors
+        )
+    if status in ("Cancelled", "Cancelling", "InProgress"):
+        rest = []
+        for _ in range(targets - completed):
+            waiting = status == "InProgress" and rng.random() < 0.2
+            rest.append(("Delayed", "Delayed") if waiting else (status, status))
+        return [("Success", "Success")] * completed + rest
+    return [(status, status)] * targets
+
+
+def _ssm_invocations(
+    rng: random.Random,
+    region: str,
+    command: dict[str, Any],
+    instances: list[str],
+    names: dict[str, str],
+) -> list[dict[str, Any]]:
+    instance_ids = command["InstanceIds"] or rng.sample(instances, command["TargetCount"])
+    command_id = command["CommandId"]
+    document = command["DocumentName"]
+    requested = command["RequestedDateTime"]
+    bucket, prefix = command["OutputS3BucketName"], command["OutputS3KeyPrefix"]
+    step = plugin_name(document)
+    step_dir = step.replace(":", "")
+    result = []
+    for instance_id, (status, details) in zip(
+        instance_ids, _ssm_statuses(rng, command), strict=True
+    ):
+        plugin_state = plugin_status(status)
+        started = plugin_state != "Pending"
+        finished = plugin_state in ("Success", "Failed", "TimedOut", "Cancelled")
+        start = requested + timedelta(milliseconds=rng.randint(300, 30_000)) if started else None
+        end = (
+            start + timedelta(milliseconds=rng.randint(500, 180_000))
+            if start and finished
+            else None
+        )
+        if plugin_state == "Success":
+            output = (
+                rng.choice(_LONG_SSM_OUTPUTS) if rng.random() < 0.05 else _SSM_OUTPUTS[document]
+            )
+        elif plugin_state == "Failed":
+            output = "----------ERROR-------\nfailed to run commands: exit status 1\n"
+        else:
+            output = ""
+        if bucket:
+            base = f"https://s3.{region}.amazonaws.com/{bucket}/{prefix}/{command_id}/{instance_id}"
+            stdout = f"{base}/{step_dir}/stdout"
+            stderr = f"{base}/{step_dir}/stderr"
+        else:
+            stdout = stderr = ""
+        plugin = {
+            "Name": step,
+            "Status": plugin_state,
+            "StatusDetails": details if plugin_state == status else plugin_state,
+            "ResponseCode": response_code(plugin_state),
+            "ResponseStartDateTime": start,
+            "ResponseFinishDateTime": end,
+            "Output": output,
+            "StandardOutputUrl": stdout,
+            "StandardErrorUrl": stderr,
+            "OutputS3Region": region,
+            "OutputS3BucketName": bucket,
+            "OutputS3KeyPrefix": prefix,
+        }
+        result.append(
+            {
+                "CommandId": command_id,
+                "InstanceId": instance_id,
+                "InstanceName": names.get(instance_id, ""),
+                "Comment": command["Comment"],
+                "DocumentName": document,
+                "DocumentVersion": command["DocumentVersion"],
+                "RequestedDateTime": requested,
+                "Status": status,
+                "StatusDetails": details,
+                "TraceOutput": "",
+                "StandardOutputUrl": stdout,
+                "StandardErrorUrl": stderr,
+                "CommandPlugins": [plugin],
+                "ServiceRole": command["ServiceRole"],
+                "NotificationConfig": command["NotificationConfig"],
+                "CloudWatchOutputConfig": command["CloudWatchOutputConfig"],
+            }
+        )
+    return result
 
 
 def _tat_command_id(rng: random.Random) -> str:
@@ -364,8 +537,10 @@ def populate_tat(
     seed: int = DEFAULT_SEED,
     copies: bool = True,
     prerender: bool = False,
+    invocations_per_region: int | None = None,
+    max_tasks_per_invocation: int = DEFAULT_TAT_MAX_TASKS,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Fill a TAT emulator with realistic commands.
+    """Fill a TAT emulator with realistic commands, invocations and invocation tasks.
 
     Args:
         emulator: The emulator to fill.
@@ -376,14 +551,22 @@ def populate_tat(
         seed: Seed of the generator.
         copies: Return copies of the stored commands; False returns empty lists, which
             saves time and memory on huge fills.
-        prerender: Also serialise every command now (``emulator.warm``): ~25 us a
+        prerender: Also serialise every record now (``emulator.warm``): ~25 us a
             command at fill time, then ~1 ms per 100-command page instead of ~3 ms on
             a page's first read. The result order is built either way.
+        invocations_per_region: Invocations per region (None = as many as commands, at
+            most 2,000; 0 = none). Each runs a stored command (CommandId, CommandName,
+            CommandType, CommandContent, Username, WorkingDirectory, Timeout and the
+            COS settings copied from it), created after the command, on 1 to
+            ``max_tasks_per_invocation`` instances. Read them with
+            ``emulator.invocations(region)`` / ``emulator.invocation_tasks(region)``.
+        max_tasks_per_invocation: Most tasks (instances) per invocation.
 
     Returns:
         The stored commands (copies) by region.
     """
     rng = SeededRandom(seed)
+    history = SeededRandom(seed + HISTORY_SEED_OFFSET)
     created: dict[str, list[dict[str, Any]]] = {}
     with gc_paused():
         for region in regions:
@@ -393,5 +576,155 @@ def populate_tat(
                 created[region] += emulator.add_commands(
                     region, batch, copies=copies, take_ownership=True
                 )
+            count = (
+                min(per_region, DEFAULT_TAT_INVOCATIONS_PER_REGION)
+                if invocations_per_region is None
+                else invocations_per_region
+            )
+            if count > 0 and per_region > 0:
+                _fill_tat_invocations(
+                    emulator, region, now, history, count, max(1, max_tasks_per_invocation)
+                )
         emulator.warm(created, render=prerender)
     return created
+
+
+_TAT_FINAL_WEIGHTS = {
+    "SUCCESS": 88,
+    "FAILED": 5,
+    "TIMEOUT": 4,
+    "DELIVER_FAILED": 2,
+    "START_FAILED": 1,
+    "CANCELLED": 2,
+    "TERMINATED": 2,
+}
+_TAT_FINAL_PICK = _Weighted(_TAT_FINAL_WEIGHTS)
+_TAT_ACTIVE_PICK = _Weighted({"RUNNING": 5, "PENDING": 2, "DELIVERING": 1, "SUCCESS": 4})
+# Output that is not valid UTF-8: GBK-encoded Chinese, as Windows instances print it,
+# and a stray 0xff byte.
+_NON_UTF8_OUTPUTS = ("执行成功\r\n".encode("gbk"), b"\xff\xfe binary \x80\x81 log\n")
+# Output beyond TAT's 24 KB (cut on the wire, Dropped counts the rest), and just below.
+_LONG_TAT_OUTPUTS = (
+    b"".join(b"%06d kernel: eth0 link up, 10000 Mbps full duplex\n" % i for i in range(700)),
+    b"".join(b"%06d ok\n" % i for i in range(2000)),
+)
+
+
+def _tat_instances(rng: random.Random) -> list[tuple[str, str]]:
+    cvm = [("CVM", _tat_command_id(rng).replace("cmd-", "ins-")) for _ in range(20)]
+    lighthouse = [("LIGHTHOUSE", _tat_command_id(rng).replace("cmd-", "lhins-")) for _ in range(5)]
+    return cvm + lighthouse
+
+
+def _tat_output(rng: random.Random, command: dict[str, Any], status: str) -> bytes:
+    if status in ("PENDING", "DELIVERING", "DELIVER_FAILED", "START_FAILED", "CANCELLED"):
+        return b""
+    draw = rng.random()
+    if draw < 0.03:
+        return rng.choice(_NON_UTF8_OUTPUTS)
+    if draw < 0.06:
+        return rng.choice(_LONG_TAT_OUTPUTS)
+    script = base64.b64decode(command["Content"]).decode()
+    if status == "FAILED":
+        return f"{script}: command failed\n".encode()
+    if status in ("TIMEOUT", "TERMINATED"):
+        return f"{script}: partial output before the command stopped\n".encode()
+    return f"$ {script}\n 12:01:02 up 41 days, load average: 0.08, 0.03, 0.01\n".encode()
+
+
+def _fill_tat_invocations(
+    emulator: TATEmulator,
+    region: str,
+    now: datetime,
+    rng: random.Random,
+    count: int,
+    max_tasks: int,
+) -> None:
+    commands = emulator._store.records(region)
+    instances = _tat_instances(rng)
+    by_kind = {
+        kind: [instance for k, instance in instances if k == kind] for kind in ("CVM", "LIGHTHOUSE")
+    }
+    seen_ids: set[str] = set()
+
+    def fresh_id(prefix: str) -> str:
+        while True:
+            candidate = _tat_command_id(rng).replace("cmd-", prefix + "-")
+            if candidate not in seen_ids:
+                seen_ids.add(candidate)
+                return candidate
+
+    def generate() -> Iterator[dict[str, Any]]:
+        for _ in range(count):
+            command = rng.choice(commands)
+            yield _tat_invocation(rng, command, now, by_kind, fresh_id, max_tasks)
+
+    for batch in _batches(generate()):
+        emulator.add_invocations(region, batch, copies=False, take_ownership=True)
+
+
+def _tat_invocation(
+    rng: random.Random,
+    command: dict[str, Any],
+    now: datetime,
+    by_kind: dict[str, list[str]],
+    fresh_id: Any,
+    max_tasks: int,
+) -> dict[str, Any]:
+    origin = command["CreatedTime"]
+    # Most runs are recent; a few are still going.
+    created = (now - (now - origin) * rng.random() ** 3).replace(microsecond=0)
+    recent = now - created < timedelta(minutes=15)
+    kind = "LIGHTHOUSE" if rng.random() < 0.15 else "CVM"
+    targets = rng.sample(by_kind[kind], min(len(by_kind[kind]), rng.randint(1, max_tasks)))
+    invocation_id = fresh_id("inv")
+    timeout = command["Timeout"]
+    tasks = []
+    for instance_id in targets:
+        status = (_TAT_ACTIVE_PICK if recent else _TAT_FINAL_PICK).pick(rng)
+        started = status not in ("PENDING", "DELIVERING", "CANCELLED", "DELIVER_FAILED")
+        start = created + timedelta(seconds=rng.randint(0, 3)) if started else None
+        if status in UNFINISHED_TASK_STATUSES:
+            end = None
+        elif status == "TIMEOUT":
+            end = (start or created) + timedelta(seconds=timeout)
+        else:
+            end = (start or created) + timedelta(seconds=rng.randint(0, min(timeout, 120)))
+        ran = started and status != "START_FAILED"
+        output = _tat_output(rng, command, status) if ran else b""
+        tasks.append(
+            {
+                "InvocationTaskId": fresh_id("invt"),
+                "TaskStatus": status,
+                "InstanceId": instance_id,
+                "StartTime": start,
+                "EndTime": end,
+                "UpdatedTime": end or start or created,
+                "TaskResult": {
+                    "ExitCode": exit_code(status) if ran and end is not None else 0,
+                    "ExecStartTime": start if ran else None,
+                    "ExecEndTime": end if ran else None,
+                    "OutputUrl": (
+                        f"{command['OutputCOSBucketUrl']}/{command['OutputCOSKeyPrefix']}/"
+                        f"{invocation_id}/{instance_id}.log"
+                        if command["OutputCOSBucketUrl"] and ran
+                        else ""
+                    ),
+                },
+                "output": output,
+            }
+        )
+    updated = max(t["UpdatedTime"] for t in tasks)
+    parameters = command["DefaultParameters"] if command["EnableParameter"] else "{}"
+    return {
+        "InvocationId": invocation_id,
+        "CommandId": command["CommandId"],
+        "Description": "scheduled run" if rng.random() < 0.1 else "",
+        "StartTime": created,
+        "CreatedTime": created,
+        "UpdatedTime": updated,
+        "Parameters": parameters,
+        "InstanceKind": kind,
+        "InvocationSource": "INVOKER" if rng.random() < 0.1 else "USER",
+        "tasks": tasks,
+    }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
@@ -24,6 +24,14 @@ from .base import (
     Reply,
     RequestRejectedError,
 )
+from .ssm_invocations import (
+    command_counts,
+    default_plugin,
+    new_invocation,
+    render_invocation,
+)
+from .ssm_invocations import invocation_statuses as invocation_statuses_for
+from .ssm_invocations import normalise_fields as normalise_invocation_fields
 from .ssm_list import SsmApiError, list_page, parse_list_query
 from .ssm_model import (
     check_field_names,
@@ -65,7 +73,12 @@ def _server_error_code(status: int) -> str:
 
 
 class SSMEmulator(EmulatorServer):
-    """Emulates SSM ListCommands (all regions) and STS AssumeRole/GetCallerIdentity.
+    """Emulates SSM ListCommands and ListCommandInvocations (all regions), and STS
+    AssumeRole/GetCallerIdentity.
+
+    Commands and their invocations are stored separately, as SSM keeps them:
+    :meth:`add_command` creates no invocations (:meth:`add_command_with_invocations`
+    stores both, consistently).
 
     Attributes:
         valid_access_keys: Access key ids accepted (None = accept any). Keys issued by
@@ -90,6 +103,9 @@ class SSMEmulator(EmulatorServer):
         self.required_external_id: str | None = None
         self.issued_credentials: list[IssuedCredentials] = []
         self._store = CommandStore("RequestedDateTime")
+        self._invocations = CommandStore(
+            "RequestedDateTime", id_field=("CommandId", "InstanceId"), group_field="CommandId"
+        )
 
     # ----------------------------------------------------------------- data
     def add_command(self, region: str, **fields: Any) -> dict[str, Any]:
@@ -191,6 +207,208 @@ class SSMEmulator(EmulatorServer):
             records, lambda c: c["RequestedDateTime"], lambda c: c["CommandId"]
         )
 
+    # ---------------------------------------------------------- invocations
+    def add_invocation(self, region: str, **fields: Any) -> dict[str, Any]:
+        """Store a command invocation, filling every member the caller left out.
+
+        Members left out come from the stored command of the same CommandId when there
+        is one (Comment, DocumentName, DocumentVersion, RequestedDateTime, ServiceRole,
+        NotificationConfig, CloudWatchOutputConfig), else from fixed defaults. Omitted
+        CommandPlugins become one plugin consistent with Status; plugins given as
+        partial dicts are completed the same way. A plugin Output may be longer than
+        2,500 characters: the API cuts it.
+
+        Args:
+            region: The region to store it in.
+            **fields: CommandInvocation members (API names); timestamps are aware datetimes.
+
+        Returns:
+            A copy of the stored invocation.
+        """
+        return self.add_invocations(region, [fields])[0]
+
+    def add_invocations(
+        self,
+        region: str,
+        invocations: Iterable[dict[str, Any]],
+        *,
+        copies: bool = True,
+        take_ownership: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Store many invocations at once (all or nothing), as :meth:`add_invocation` would.
+
+        Args:
+            region: The region to store them in.
+            invocations: CommandInvocation members by name, one dict per invocation.
+            copies: Return copies of the stored invocations; False returns [].
+            take_ownership: The store may keep the given dicts' nested values.
+
+        Returns:
+            Copies of the stored invocations, in the given order (or [] if not ``copies``).
+
+        Raises:
+            ValueError: On an unknown member or a duplicate (CommandId, InstanceId).
+        """
+        now = datetime.now(UTC)
+        with self.lock:
+            built = [
+                new_invocation(
+                    region,
+                    fields,
+                    now,
+                    self._command_or_none(region, fields.get("CommandId")),
+                    copy=not take_ownership,
+                )
+                for fields in invocations
+            ]
+            seen: set[Any] = set()
+            for invocation in built:
+                key = self._invocations.key(invocation)
+                if key in seen or self._invocations.has(region, key):
+                    raise ValueError(f"duplicate invocation {key} in {region}")
+                seen.add(key)
+            self._invocations.add(region, built)
+        return [clone(i) for i in built] if copies else []
+
+    def update_invocation(
+        self, region: str, command_id: str, instance_id: str, **fields: Any
+    ) -> dict[str, Any]:
+        """Change stored members of an invocation.
+
+        A new Status also becomes the StatusDetails unless that is given too, and the
+        plugins follow it (Status, StatusDetails, ResponseCode, times) unless
+        CommandPlugins is given; given plugins may be partial.
+
+        Returns:
+            A copy of the updated invocation.
+
+        Raises:
+            KeyError: If there is no such invocation.
+        """
+        changes = normalise_invocation_fields(fields)
+        if "Status" in changes and "StatusDetails" not in changes:
+            changes["StatusDetails"] = changes["Status"]
+        key = (command_id, instance_id)
+        with self.lock:
+            current = self._invocations.get(region, key)
+            merged = {**current, **changes}
+            if "CommandPlugins" in changes and changes["CommandPlugins"] is not None:
+                changes["CommandPlugins"] = [
+                    default_plugin(merged, region, **p) for p in changes["CommandPlugins"]
+                ]
+            elif "Status" in changes:
+                followed = ("Status", "StatusDetails", "ResponseCode", "ResponseFinishDateTime")
+                changes["CommandPlugins"] = [
+                    {
+                        **plugin,
+                        **{
+                            name: value
+                            for name, value in default_plugin(merged, region).items()
+                            if name in followed
+                            or (name == "ResponseStartDateTime" and plugin.get(name) is None)
+                        },
+                    }
+                    for plugin in current.get("CommandPlugins") or []
+                ]
+            return clone(self._invocations.update(region, key, changes))
+
+    def delete_invocation(self, region: str, command_id: str, instance_id: str) -> None:
+        """Remove an invocation.
+
+        Raises:
+            KeyError: If there is no such invocation.
+        """
+        with self.lock:
+            self._invocations.delete(region, (command_id, instance_id))
+
+    def invocations(self, region: str) -> list[dict[str, Any]]:
+        """Copies of a region's stored invocations, in insertion order."""
+        with self.lock, gc_paused():
+            return [clone(i) for i in self._invocations.records(region)]
+
+    def add_command_with_invocations(
+        self,
+        region: str,
+        instance_ids: Sequence[str],
+        *,
+        invocation_statuses: Sequence[str | tuple[str, str]] | None = None,
+        invocation_fields: dict[str, Any] | None = None,
+        **command_fields: Any,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Store a command and one invocation per instance, consistently.
+
+        The invocations share the command's CommandId, DocumentName, DocumentVersion,
+        Comment, RequestedDateTime, ServiceRole, NotificationConfig and
+        CloudWatchOutputConfig. Their statuses follow the command's Status (see
+        :func:`ssm_invocations.invocation_statuses`) unless ``invocation_statuses``
+        gives them (a Status, or a (Status, StatusDetails) pair, per instance). The
+        command's TargetCount, CompletedCount, ErrorCount and DeliveryTimedOutCount are
+        computed from the invocations unless given; InstanceIds defaults to
+        ``instance_ids``.
+
+        Args:
+            region: The region.
+            instance_ids: One invocation per id, in this order.
+            invocation_statuses: Per-instance statuses (None = derived).
+            invocation_fields: Extra members for every invocation (e.g. InstanceName).
+            **command_fields: Command members, as for :meth:`add_command`.
+
+        Returns:
+            (copy of the command, copies of its invocations).
+        """
+        command_fields.setdefault("InstanceIds", list(instance_ids))
+        status = command_fields.get("Status", "Success")
+        if invocation_statuses is None:
+            pairs = invocation_statuses_for(status, len(instance_ids))
+        else:
+            if len(invocation_statuses) != len(instance_ids):
+                raise ValueError("invocation_statuses needs one status per instance")
+            pairs = [(s, s) if isinstance(s, str) else (s[0], s[1]) for s in invocation_statuses]
+        counts = command_counts([{"Status": s, "StatusDetails": d} for s, d in pairs])
+        for name, value in counts.items():
+            command_fields.setdefault(name, value)
+        with self.lock:
+            command = self.add_command(region, **command_fields)
+            invocations = self.add_invocations(
+                region,
+                [
+                    {
+                        **(invocation_fields or {}),
+                        "CommandId": command["CommandId"],
+                        "InstanceId": instance_id,
+                        "Status": status_pair[0],
+                        "StatusDetails": status_pair[1],
+                    }
+                    for instance_id, status_pair in zip(instance_ids, pairs, strict=True)
+                ],
+            )
+        return command, invocations
+
+    def _command_or_none(self, region: str, command_id: Any) -> dict[str, Any] | None:
+        if isinstance(command_id, str) and self._store.has(region, command_id):
+            return self._store.get(region, command_id)
+        return None
+
+    def _sort_invocations(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self.sort_records(
+            records, lambda i: i["RequestedDateTime"], lambda i: (i["CommandId"], i["InstanceId"])
+        )
+
+    def _render_invocation(
+        self, region: str, invocation: dict[str, Any], *, details: bool = False
+    ) -> bytes:
+        return self._invocations.fragment(
+            region, invocation, details, lambda: render_invocation(invocation, details=details)
+        )
+
+    def _warm_targets(
+        self,
+    ) -> list[tuple[CommandStore, Callable[[list[Any]], list[Any]], Callable[[str, Any], bytes]]]:
+        return [
+            (self._store, self._sort, self._render),
+            (self._invocations, self._sort_invocations, self._render_invocation),
+        ]
+
     # ------------------------------------------------------------- protocol
     def parse_request(self, method: str, path: str, headers: Message, body: bytes) -> ApiRequest:
         """Decode an AWS JSON 1.1 (SSM) or query-protocol (STS) request."""
@@ -282,12 +500,14 @@ class SSMEmulator(EmulatorServer):
         return None
 
     def dispatch(self, request: ApiRequest) -> Reply:
-        """Answer ListCommands or an STS action."""
+        """Answer ListCommands, ListCommandInvocations or an STS action."""
         if request.protocol == QUERY_PROTOCOL:
             try:
                 return self._dispatch_sts(request)
             except StsError as error:
                 return error_reply(error)
+        if request.action == "ListCommandInvocations":
+            return self._list_command_invocations(request)
         if request.action != "ListCommands":
             return _json_error(
                 "UnknownOperationException", f"Operation {request.action} is not emulated"
@@ -306,6 +526,36 @@ class SSMEmulator(EmulatorServer):
                 ids=None if query.command_id is None else (query.command_id,),
             )
             body = list_page(matching, query, lambda c: self._render(request.region, c))
+        except SsmApiError as error:
+            return _json_error(error.code, error.message, error.status)
+        return Reply(200, body, JSON_CONTENT_TYPE, {"x-amzn-RequestId": str(uuid.uuid4())})
+
+    def _list_command_invocations(self, request: ApiRequest) -> Reply:
+        region = request.region
+        try:
+            query = parse_list_query(region, request.params, invocations=True)
+            ids = (
+                None
+                if query.command_id is None
+                else self._invocations.group(region, query.command_id)
+            )
+            matching = self._invocations.window(
+                region,
+                order=self.order,
+                seed=self.order_seed,
+                sort=self._sort_invocations,
+                view_key=query.fingerprint,
+                predicates=query.predicates,
+                after=query.invoked_after,
+                before=query.invoked_before,
+                ids=ids,
+            )
+            body = list_page(
+                matching,
+                query,
+                lambda i: self._render_invocation(region, i, details=query.details),
+                "CommandInvocations",
+            )
         except SsmApiError as error:
             return _json_error(error.code, error.message, error.status)
         return Reply(200, body, JSON_CONTENT_TYPE, {"x-amzn-RequestId": str(uuid.uuid4())})

@@ -1,4 +1,8 @@
-"""ListCommands semantics: parameter validation, filters and NextToken paging.
+"""ListCommands and ListCommandInvocations semantics: validation, filters, NextToken paging.
+
+Both actions share the parameters (CommandId, InstanceId, MaxResults, NextToken,
+Filters) and their rules; ListCommandInvocations adds Details and accepts the
+invocation statuses (and the StatusDetails values AWS documents) in a Status filter.
 
 Matching and ordering are the store's job (see ``store.py``): a query is reduced to
 predicates, InvokedAfter/InvokedBefore bounds and an optional CommandId, and a page
@@ -17,6 +21,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from .ssm_invocations import (
+    INVOCATION_DETAIL_FILTER_VALUES,
+    INVOCATION_EXECUTING_STATUSES,
+    INVOCATION_STATUSES,
+)
 from .ssm_model import (
     COMMAND_ID_LENGTH,
     COMMAND_STATUSES,
@@ -48,7 +57,7 @@ class SsmApiError(Exception):
 
 @dataclass(frozen=True)
 class ListQuery:
-    """Validated ListCommands parameters.
+    """Validated ListCommands / ListCommandInvocations parameters.
 
     Attributes:
         page_size: MaxResults.
@@ -58,6 +67,7 @@ class ListQuery:
         invoked_after: RequestedDateTime >= this (the latest InvokedAfter), or None.
         invoked_before: RequestedDateTime <= this (the earliest InvokedBefore), or None.
         command_id: Only this CommandId, or None.
+        details: ListCommandInvocations' Details (False for ListCommands).
     """
 
     page_size: int
@@ -67,6 +77,7 @@ class ListQuery:
     invoked_after: datetime | None = None
     invoked_before: datetime | None = None
     command_id: str | None = None
+    details: bool = False
 
 
 @dataclass
@@ -101,7 +112,7 @@ def parse_filter_time(value: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
-def _add_filter(key: Any, value: Any, criteria: _Criteria) -> None:
+def _add_filter(key: Any, value: Any, criteria: _Criteria, *, invocations: bool) -> None:
     if key not in FILTER_KEYS:
         raise SsmApiError(
             "InvalidFilterKey",
@@ -124,7 +135,30 @@ def _add_filter(key: Any, value: Any, criteria: _Criteria) -> None:
         else:
             criteria.before = moment if criteria.before is None else min(criteria.before, moment)
         return
-    criteria.predicates.append(_filter_predicate(key, value))
+    criteria.predicates.append(
+        _invocation_filter_predicate(key, value) if invocations else _filter_predicate(key, value)
+    )
+
+
+def _invocation_filter_predicate(key: str, value: str) -> Predicate:
+    if key == "Status":
+        if value in INVOCATION_STATUSES:
+            return lambda c: bool(c["Status"] == value)
+        if value in INVOCATION_DETAIL_FILTER_VALUES:
+            return lambda c: bool(c["StatusDetails"] == value)
+        raise SsmApiError(
+            "InvalidFilterValue",
+            f"The filter value {value!r} is not a valid command invocation status.",
+        )
+    if key == "ExecutionStage":
+        if value == "Executing":
+            return lambda c: c["Status"] in INVOCATION_EXECUTING_STATUSES
+        if value == "Complete":
+            return lambda c: c["Status"] not in INVOCATION_EXECUTING_STATUSES
+        raise SsmApiError(
+            "InvalidFilterValue", f"The filter value {value!r} is not a valid execution stage."
+        )
+    return lambda c: bool(c["DocumentName"] == value)
 
 
 def _filter_predicate(key: str, value: str) -> Predicate:
@@ -162,7 +196,7 @@ def _page_size(params: dict[str, Any]) -> int:
     return size
 
 
-def _criteria(params: dict[str, Any]) -> _Criteria:
+def _criteria(params: dict[str, Any], *, invocations: bool = False) -> _Criteria:
     criteria = _Criteria()
     command_id = params.get("CommandId")
     if command_id is not None:
@@ -173,28 +207,36 @@ def _criteria(params: dict[str, Any]) -> _Criteria:
     if instance_id is not None:
         if not isinstance(instance_id, str) or not INSTANCE_ID_PATTERN.match(instance_id):
             raise SsmApiError("InvalidInstanceId", f"The instance ID {instance_id!r} is not valid.")
-        criteria.predicates.append(lambda c: instance_id in (c["InstanceIds"] or []))
+        if invocations:
+            criteria.predicates.append(lambda c: c["InstanceId"] == instance_id)
+        else:
+            criteria.predicates.append(lambda c: instance_id in (c["InstanceIds"] or []))
     filters = params.get("Filters")
     if filters is not None:
-        if not isinstance(filters, list):
-            raise _serialization_error("Filters must be a list")
-        if not 1 <= len(filters) <= MAX_FILTERS:
-            bound = (
-                "greater than or equal to 1"
-                if not filters
-                else f"less than or equal to {MAX_FILTERS}"
-            )
-            raise _validation_error(filters, "filters", f"Member must have length {bound}")
-        for item in filters:
-            if not isinstance(item, dict):
-                raise _serialization_error("each filter must be an object with key and value")
-            _add_filter(item.get("key"), item.get("value"), criteria)
+        _add_filters(filters, criteria, invocations=invocations)
     return criteria
 
 
-def _fingerprint(region: str, params: dict[str, Any]) -> str:
-    # A token is only good for the query that produced it, as with real AWS tokens.
+def _add_filters(filters: Any, criteria: _Criteria, *, invocations: bool) -> None:
+    if not isinstance(filters, list):
+        raise _serialization_error("Filters must be a list")
+    if not 1 <= len(filters) <= MAX_FILTERS:
+        bound = (
+            "greater than or equal to 1" if not filters else f"less than or equal to {MAX_FILTERS}"
+        )
+        raise _validation_error(filters, "filters", f"Member must have length {bound}")
+    for item in filters:
+        if not isinstance(item, dict):
+            raise _serialization_error("each filter must be an object with key and value")
+        _add_filter(item.get("key"), item.get("value"), criteria, invocations=invocations)
+
+
+def _fingerprint(region: str, params: dict[str, Any], action: str = "ListCommands") -> str:
+    # A token is only good for the query (and action) that produced it, as with real
+    # AWS tokens. Details does not change what matches, so it may change between pages.
     scope = {name: params.get(name) for name in ("CommandId", "InstanceId", "Filters")}
+    if action != "ListCommands":
+        scope["action"] = action
     text = json.dumps({"region": region, **scope}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -221,12 +263,16 @@ def _decode_token(token: Any, fingerprint: str) -> int:
     return offset
 
 
-def parse_list_query(region: str, params: dict[str, Any]) -> ListQuery:
-    """Validate ListCommands parameters in the order AWS reports problems.
+def parse_list_query(
+    region: str, params: dict[str, Any], *, invocations: bool = False
+) -> ListQuery:
+    """Validate ListCommands (or ListCommandInvocations) parameters in AWS's order.
 
     Args:
         region: The region being listed (tokens are bound to it).
         params: The decoded JSON body.
+        invocations: Validate for ListCommandInvocations (adds Details; the Status
+            filter takes invocation statuses; InstanceId matches the invocation's).
 
     Returns:
         The validated query.
@@ -235,8 +281,14 @@ def parse_list_query(region: str, params: dict[str, Any]) -> ListQuery:
         SsmApiError: On any invalid parameter.
     """
     page_size = _page_size(params)
-    criteria = _criteria(params)
-    fingerprint = _fingerprint(region, params)
+    criteria = _criteria(params, invocations=invocations)
+    details = params.get("Details", False) if invocations else False
+    if details is None:
+        details = False
+    if not isinstance(details, bool):
+        raise _serialization_error(f"Details must be a boolean, got {details!r}")
+    action = "ListCommandInvocations" if invocations else "ListCommands"
+    fingerprint = _fingerprint(region, params, action)
     token = params.get("NextToken")
     offset = 0 if token is None else _decode_token(token, fingerprint)
     return ListQuery(
@@ -247,24 +299,31 @@ def parse_list_query(region: str, params: dict[str, Any]) -> ListQuery:
         criteria.after,
         criteria.before,
         criteria.command_id,
+        details,
     )
 
 
-def list_page(matching: Window, query: ListQuery, render: Callable[[Command], bytes]) -> bytes:
-    """Answer one ListCommands page.
+def list_page(
+    matching: Window,
+    query: ListQuery,
+    render: Callable[[Command], bytes],
+    result_key: str = "Commands",
+) -> bytes:
+    """Answer one ListCommands (or ListCommandInvocations) page.
 
     Args:
-        matching: Every command the query matches, in the emulator's result order.
+        matching: Every record the query matches, in the emulator's result order.
         query: The validated query.
-        render: Serialises one stored command (see :func:`ssm_model.wire_view`).
+        render: Serialises one stored record.
+        result_key: "Commands" or "CommandInvocations".
 
     Returns:
-        The JSON body, byte for byte what ``json.dumps`` gives for ``Commands`` and,
+        The JSON body, byte for byte what ``json.dumps`` gives for the result list and,
         when more remain, ``NextToken``.
     """
     end = query.offset + query.page_size
     commands = b", ".join(render(c) for c in matching.page(query.offset, query.page_size))
-    body = b'{"Commands": [' + commands + b"]"
+    body = b'{"' + result_key.encode() + b'": [' + commands + b"]"
     if end < len(matching):
         body += b', "NextToken": ' + json.dumps(encode_token(end, query.fingerprint)).encode()
     return body + b"}"

@@ -122,34 +122,56 @@ class _Ordered:
 
 
 class CommandStore:
-    """Commands by region and CommandId, with cached orders and filtered views.
+    """Records (commands, invocations, tasks) by region and id, with cached orders and views.
+
+    The record id is one member (``id_field="CommandId"``, the default) or several
+    (``id_field=("CommandId", "InstanceId")`` gives tuple keys), so one class serves
+    every kind of record. An optional ``group_field`` keeps an index from that
+    member's value to the ids holding it (e.g. an invocation's tasks), so a query
+    limited to one group is a lookup, not a scan.
 
     Attributes:
-        timestamp_field: The member results are ordered by (with CommandId breaking ties).
+        timestamp_field: The member results are ordered by (with the id breaking ties).
+        key: Extracts a record's id (a string, or a tuple for a composite id).
+        group_field: The indexed member, or None.
         version: Bumped on every change in any region.
     """
 
-    def __init__(self, timestamp_field: str, *, view_cache_size: int = 32) -> None:
+    def __init__(
+        self,
+        timestamp_field: str,
+        *,
+        id_field: str | tuple[str, ...] = "CommandId",
+        group_field: str | None = None,
+        view_cache_size: int = 32,
+    ) -> None:
         """Create an empty store.
 
         Args:
             timestamp_field: The member results are ordered by.
+            id_field: The member (or members, for a composite id) that identify a record.
+            group_field: A member to index (record ids by its value), or None.
             view_cache_size: How many filtered views to keep (least recently used go).
         """
         self.timestamp_field = timestamp_field
+        self.id_field = id_field
+        fields = (id_field,) if isinstance(id_field, str) else tuple(id_field)
+        self.key: Callable[[Command], Hashable] = itemgetter(*fields)
+        self.group_field = group_field
         self.version = 0
-        self._regions: dict[str, dict[str, Command]] = {}
+        self._regions: dict[str, dict[Hashable, Command]] = {}
+        self._groups: dict[str, dict[Any, dict[Hashable, None]]] = {}
         self._versions: dict[str, int] = {}
         self._ordered: dict[str, _Ordered] = {}
         self._views: OrderedDict[tuple[str, Hashable], tuple[int, tuple[str, int], list[Command]]]
         self._views = OrderedDict()
         self._view_cache_size = view_cache_size
-        self._fragments: dict[tuple[str, str], tuple[Hashable, bytes]] = {}
+        self._fragments: dict[tuple[str, Hashable], tuple[Hashable, bytes]] = {}
 
     # ---------------------------------------------------------------- data
-    def sort_key(self, command: Command) -> tuple[Any, str]:
-        """The ascending time-order key of a command: (timestamp, CommandId)."""
-        return (command[self.timestamp_field], command["CommandId"])
+    def sort_key(self, command: Command) -> tuple[Any, Any]:
+        """The ascending time-order key of a record: (timestamp, id)."""
+        return (command[self.timestamp_field], self.key(command))
 
     def region_version(self, region: str) -> int:
         """The region's data version (moves on every add, update and delete there)."""
@@ -167,11 +189,15 @@ class CommandStore:
         """How many commands the region holds."""
         return len(self._regions.get(region, {}))
 
-    def has(self, region: str, command_id: str) -> bool:
-        """Tell whether the region holds that command."""
+    def has(self, region: str, command_id: Hashable) -> bool:
+        """Tell whether the region holds that record."""
         return command_id in self._regions.get(region, {})
 
-    def get(self, region: str, command_id: str) -> Command:
+    def group(self, region: str, value: Any) -> list[Hashable]:
+        """Ids of the records whose ``group_field`` is ``value``, in insertion order."""
+        return list(self._groups.get(region, {}).get(value, ()))
+
+    def get(self, region: str, command_id: Hashable) -> Command:
         """The stored command (not a copy).
 
         Raises:
@@ -182,33 +208,47 @@ class CommandStore:
     def add(self, region: str, commands: Sequence[Command]) -> None:
         """Store new commands (the caller has checked their ids are new)."""
         store = self._regions.setdefault(region, {})
+        key = self.key
         for command in commands:
-            store[command["CommandId"]] = command
+            store[key(command)] = command
+        if self.group_field is not None:
+            groups = self._groups.setdefault(region, {})
+            field = self.group_field
+            for command in commands:
+                groups.setdefault(command[field], {})[key(command)] = None
         if len(commands) > _INCREMENTAL_BATCH:
             self._ordered.pop(region, None)
         else:
             self._keep_ordered(region, lambda records: self._insert(records, commands))
         self._bump(region)
 
-    def update(self, region: str, command_id: str, changes: dict[str, Any]) -> Command:
+    def update(self, region: str, command_id: Hashable, changes: dict[str, Any]) -> Command:
         """Apply changes to a stored command.
 
         Raises:
             KeyError: If there is no such command.
         """
         command = self._regions.get(region, {})[command_id]
+        if any(name in changes and changes[name] != command.get(name) for name in self._id_fields):
+            raise ValueError(f"{self.id_field} cannot change")
         field = self.timestamp_field
         moves = field in changes and changes[field] != command.get(field)
         if moves:
             self._keep_ordered(region, lambda records: self._remove(records, command))
+        regroup = self.group_field is not None and self.group_field in changes
+        if regroup:
+            self._ungroup(region, command_id, command)
         command.update(changes)
+        if regroup:
+            group = command[cast("str", self.group_field)]
+            self._groups.setdefault(region, {}).setdefault(group, {})[command_id] = None
         self._fragments.pop((region, command_id), None)
         if moves:
             self._keep_ordered(region, lambda records: self._insert(records, [command]))
         self._bump(region)
         return command
 
-    def delete(self, region: str, command_id: str) -> Command:
+    def delete(self, region: str, command_id: Hashable) -> Command:
         """Remove a stored command.
 
         Raises:
@@ -217,9 +257,23 @@ class CommandStore:
         command = self._regions.get(region, {})[command_id]
         self._keep_ordered(region, lambda records: self._remove(records, command))
         del self._regions[region][command_id]
+        if self.group_field is not None:
+            self._ungroup(region, command_id, command)
         self._fragments.pop((region, command_id), None)
         self._bump(region)
         return command
+
+    @property
+    def _id_fields(self) -> tuple[str, ...]:
+        return (self.id_field,) if isinstance(self.id_field, str) else tuple(self.id_field)
+
+    def _ungroup(self, region: str, command_id: Hashable, command: Command) -> None:
+        groups = self._groups.get(region, {})
+        members = groups.get(command[cast("str", self.group_field)])
+        if members is not None:
+            members.pop(command_id, None)
+            if not members:
+                del groups[command[cast("str", self.group_field)]]
 
     def fragment(
         self, region: str, command: Command, variant: Hashable, render: Callable[[], bytes]
@@ -235,7 +289,7 @@ class CommandStore:
         Returns:
             The serialised form.
         """
-        key = (region, command["CommandId"])
+        key = (region, self.key(command))
         cached = self._fragments.get(key)
         if cached is not None and cached[0] == variant:
             return cached[1]
@@ -308,7 +362,7 @@ class CommandStore:
         predicates: Sequence[Predicate] = (),
         after: Any = None,
         before: Any = None,
-        ids: Iterable[str] | None = None,
+        ids: Iterable[Hashable] | None = None,
     ) -> Window:
         """The commands a query matches, in result order, without a per-call sort.
 
@@ -321,7 +375,7 @@ class CommandStore:
             predicates: Conditions every match meets (besides the time bounds).
             after: Only commands whose timestamp is >= this.
             before: Only commands whose timestamp is <= this.
-            ids: Only these CommandIds (looked up directly; no cache needed).
+            ids: Only records with these ids (looked up directly; no cache needed).
 
         Returns:
             The matches, ready to be paged.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from email.message import Message
 from http import HTTPStatus
@@ -28,6 +28,16 @@ from .base import (
 from .credentials import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY
 from .jsonwire import encode_json
 from .store import CommandStore, clone, gc_paused
+from .tat_invocations import (
+    UNFINISHED_TASK_STATUSES,
+    new_invocation,
+    new_task,
+    output_bytes,
+    refresh_invocation,
+    render_invocation,
+    render_task,
+    task_result,
+)
 from .tat_model import (
     DEFAULT_TIMESTAMP_STYLE,
     check_field_names,
@@ -38,7 +48,13 @@ from .tat_model import (
     render_command,
     utc_seconds,
 )
-from .tat_query import TatApiError, describe_page, parse_describe_query
+from .tat_query import (
+    TASKS_SPEC,
+    TatApiError,
+    describe_page,
+    invocations_spec,
+    parse_describe_query,
+)
 from .tat_signing import parse_authorization, signature_matches
 
 API_VERSION = "2020-10-28"
@@ -55,7 +71,12 @@ INTERNAL_ERROR_MESSAGE = (
 
 
 class TATEmulator(EmulatorServer):
-    """Emulates TAT DescribeCommands for any number of regions.
+    """Emulates TAT DescribeCommands, DescribeInvocations and DescribeInvocationTasks
+    for any number of regions.
+
+    Commands, invocations and invocation tasks live in three stores; an invocation
+    and its tasks are kept consistent by :meth:`add_invocation`, :meth:`update_task`
+    and :meth:`delete_invocation`.
 
     Attributes:
         credentials: SecretId -> SecretKey pairs whose signatures are accepted.
@@ -96,6 +117,14 @@ class TATEmulator(EmulatorServer):
         self._timestamp_style = DEFAULT_TIMESTAMP_STYLE
         self._store = CommandStore("CreatedTime")
         self._styles: dict[tuple[str, str], str] = {}
+        self._invocations = CommandStore(
+            "CreatedTime", id_field="InvocationId", group_field="CommandId"
+        )
+        self._tasks = CommandStore(
+            "CreatedTime", id_field="InvocationTaskId", group_field="InvocationId"
+        )
+        # Per-invocation timestamp styles (its tasks follow it).
+        self._invocation_styles: dict[tuple[str, str], str] = {}
 
     @property
     def timestamp_style(self) -> str:
@@ -209,6 +238,262 @@ class TATEmulator(EmulatorServer):
     def _sort(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return self.sort_records(records, lambda c: c["CreatedTime"], lambda c: c["CommandId"])
 
+    # ---------------------------------------------------------- invocations
+    def add_invocation(
+        self,
+        region: str,
+        *,
+        tasks: Iterable[dict[str, Any]] = (),
+        timestamp_style: str | None = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Store an invocation and its tasks, consistently.
+
+        Missing invocation attributes come from the stored command of its CommandId
+        (CommandName, CommandContent, CommandType, Timeout, WorkingDirectory, Username,
+        DefaultParameters, OutputCOS*) when there is one, else from defaults.
+        InvocationTaskBasicInfoSet always lists the tasks; InvocationStatus is derived
+        from the task statuses unless given; EndTime is the last task's end once all
+        finished, unless given.
+
+        Each task dict holds InvocationTask attributes (missing ones inherit
+        InvocationId, CommandId, CommandName, CreatedTime, InvocationSource and
+        CommandDocument from the invocation; times, TaskResult and ErrorInfo follow
+        TaskStatus) and may hold ``output=b"..."``: the raw output bytes
+        (TaskResult.Output may also be given as bytes, or as base64 text). The wire
+        carries the output base64-encoded, cut to 24 KB (Dropped = bytes cut).
+
+        Args:
+            region: The region.
+            tasks: The invocation's tasks.
+            timestamp_style: Wire style of this invocation's and its tasks' timestamps.
+            **fields: Invocation attributes (API names); timestamps are aware datetimes.
+
+        Returns:
+            A copy of the stored invocation (its tasks: :meth:`tasks_of`).
+        """
+        invocation = {**fields, "tasks": list(tasks)}
+        return self.add_invocations(region, [invocation], timestamp_style=timestamp_style)[0]
+
+    def add_invocations(
+        self,
+        region: str,
+        invocations: Iterable[dict[str, Any]],
+        *,
+        timestamp_style: str | None = None,
+        copies: bool = True,
+        take_ownership: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Store many invocations (each dict may carry a ``tasks`` list), all or nothing.
+
+        Args:
+            region: The region.
+            invocations: Invocation attributes plus an optional ``tasks`` list each.
+            timestamp_style: Wire style of these invocations' and their tasks' timestamps.
+            copies: Return copies of the stored invocations; False returns [].
+            take_ownership: The store may keep the given dicts' nested values.
+
+        Returns:
+            Copies of the stored invocations (or [] if not ``copies``).
+
+        Raises:
+            ValueError: On unknown attributes or duplicate ids.
+        """
+        style = None if timestamp_style is None else check_timestamp_style(timestamp_style)
+        now = datetime.now(UTC)
+        copy = not take_ownership
+        with self.lock:
+            built: list[dict[str, Any]] = []
+            built_tasks: list[dict[str, Any]] = []
+            seen: set[str] = set()
+            for given in invocations:
+                fields = dict(given)
+                task_fields = fields.pop("tasks", None) or []
+                status_given = fields.get("InvocationStatus") is not None
+                end_given = "EndTime" in fields
+                command = self._command_or_none(region, fields.get("CommandId"))
+                invocation = new_invocation(fields, now, command, copy=copy)
+                tasks = [new_task(t, invocation, copy=copy) for t in task_fields]
+                changes = refresh_invocation(invocation, tasks, derive_status=not status_given)
+                if end_given:
+                    del changes["EndTime"]
+                invocation.update(changes)
+                for record_id in (
+                    invocation["InvocationId"],
+                    *(t["InvocationTaskId"] for t in tasks),
+                ):
+                    if (
+                        record_id in seen
+                        or self._invocations.has(region, record_id)
+                        or (self._tasks.has(region, record_id))
+                    ):
+                        raise ValueError(f"duplicate id {record_id} in {region}")
+                    seen.add(record_id)
+                built.append(invocation)
+                built_tasks.extend(tasks)
+            self._invocations.add(region, built)
+            self._tasks.add(region, built_tasks)
+            if style is not None:
+                for invocation in built:
+                    self._invocation_styles[(region, invocation["InvocationId"])] = style
+        return [clone(i) for i in built] if copies else []
+
+    def update_invocation(self, region: str, invocation_id: str, **fields: Any) -> dict[str, Any]:
+        """Change an invocation's attributes; UpdatedTime becomes the given value or now.
+
+        InvocationTaskBasicInfoSet follows the tasks and cannot be set here (change a
+        task with :meth:`update_task`); the tasks are not changed.
+
+        Raises:
+            KeyError: If there is no such invocation.
+        """
+        if "InvocationTaskBasicInfoSet" in fields:
+            raise ValueError("InvocationTaskBasicInfoSet follows the tasks; use update_task")
+        with self.lock:
+            current = self._invocations.get(region, invocation_id)
+            changes = new_invocation({**current, **fields}, datetime.now(UTC), None)
+            changes = {k: v for k, v in changes.items() if k in fields}
+            changes.setdefault("UpdatedTime", utc_seconds(datetime.now(UTC)))
+            return clone(self._invocations.update(region, invocation_id, changes))
+
+    def update_task(self, region: str, invocation_task_id: str, **fields: Any) -> dict[str, Any]:
+        """Change a task, and keep its invocation consistent.
+
+        UpdatedTime becomes the given value or now. A new TaskStatus also moves EndTime
+        (now, once finished, unless given) and TaskResult's ExitCode and Exec times,
+        unless given; a partial TaskResult is merged into the stored one; ``output=``
+        bytes replace the output. The invocation's InvocationTaskBasicInfoSet,
+        InvocationStatus (derived again), EndTime and UpdatedTime follow.
+
+        Returns:
+            A copy of the updated task.
+
+        Raises:
+            KeyError: If there is no such task.
+        """
+        fields = dict(fields)
+        raw_output = fields.pop("output", None)
+        now = utc_seconds(datetime.now(UTC))
+        with self.lock:
+            current = self._tasks.get(region, invocation_task_id)
+            invocation = self._invocations.get(region, current["InvocationId"])
+            merged = {**current, **fields}
+            status_moved = merged["TaskStatus"] != current["TaskStatus"]
+            if status_moved:
+                finished = merged["TaskStatus"] not in UNFINISHED_TASK_STATUSES
+                if "StartTime" not in fields and merged["StartTime"] is None:
+                    merged["StartTime"] = now
+                if "EndTime" not in fields:
+                    # Never before the start (defaults may lie a second or two ahead).
+                    start = merged["StartTime"] or now
+                    merged["EndTime"] = (
+                        (current["EndTime"] or max(now, start)) if finished else None
+                    )
+            if "UpdatedTime" not in fields:
+                moments = [now, merged["EndTime"], merged["StartTime"], current["UpdatedTime"]]
+                merged["UpdatedTime"] = max(m for m in moments if isinstance(m, datetime))
+            result_given = dict(fields.get("TaskResult") or {})
+            base = {
+                name: value
+                for name, value in current["TaskResult"].items()
+                if not status_moved or name not in ("ExitCode", "ExecStartTime", "ExecEndTime")
+            }
+            if raw_output is None and "Output" not in result_given:
+                raw_output = current["TaskResult"]["Output"]
+                if "Dropped" not in result_given:
+                    result_given["Dropped"] = current["TaskResult"]["Dropped"]
+            merged["TaskResult"] = {**base, **result_given}
+            merged.pop("TaskResult")
+            task = new_task(merged, invocation)
+            task["TaskResult"] = task_result(
+                {**base, **result_given}, task, output_bytes(raw_output)
+            )
+            changes = {k: v for k, v in task.items() if v != current.get(k)}
+            updated = self._tasks.update(region, invocation_task_id, changes)
+            self._refresh(region, invocation["InvocationId"], updated_time=task["UpdatedTime"])
+            return clone(updated)
+
+    def delete_invocation(self, region: str, invocation_id: str) -> None:
+        """Remove an invocation and its tasks.
+
+        Raises:
+            KeyError: If there is no such invocation.
+        """
+        with self.lock:
+            self._invocations.delete(region, invocation_id)
+            for task_id in self._tasks.group(region, invocation_id):
+                self._tasks.delete(region, task_id)
+            self._invocation_styles.pop((region, invocation_id), None)
+
+    def invocations(self, region: str) -> list[dict[str, Any]]:
+        """Copies of a region's stored invocations, in insertion order."""
+        with self.lock, gc_paused():
+            return [clone(i) for i in self._invocations.records(region)]
+
+    def invocation_tasks(self, region: str) -> list[dict[str, Any]]:
+        """Copies of a region's stored invocation tasks (output as bytes), in insertion order."""
+        with self.lock, gc_paused():
+            return [clone(t) for t in self._tasks.records(region)]
+
+    def tasks_of(self, region: str, invocation_id: str) -> list[dict[str, Any]]:
+        """Copies of one invocation's tasks, in insertion order."""
+        with self.lock:
+            return [
+                clone(self._tasks.get(region, task_id))
+                for task_id in self._tasks.group(region, invocation_id)
+            ]
+
+    def _refresh(self, region: str, invocation_id: str, *, updated_time: datetime) -> None:
+        invocation = self._invocations.get(region, invocation_id)
+        tasks = [self._tasks.get(region, i) for i in self._tasks.group(region, invocation_id)]
+        changes = refresh_invocation(invocation, tasks)
+        changes["UpdatedTime"] = max(updated_time, invocation["UpdatedTime"])
+        self._invocations.update(region, invocation_id, clone(changes))
+
+    def _command_or_none(self, region: str, command_id: Any) -> dict[str, Any] | None:
+        if isinstance(command_id, str) and self._store.has(region, command_id):
+            return self._store.get(region, command_id)
+        return None
+
+    def _created_by(self, region: str, invocation: dict[str, Any]) -> str:
+        command = self._command_or_none(region, invocation["CommandId"])
+        return str(command["CreatedBy"]) if command is not None else "USER"
+
+    def _sort_invocations(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self.sort_records(records, lambda i: i["CreatedTime"], lambda i: i["InvocationId"])
+
+    def _sort_tasks(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return self.sort_records(
+            records, lambda t: t["CreatedTime"], lambda t: t["InvocationTaskId"]
+        )
+
+    def _invocation_style(self, region: str, invocation_id: str) -> str:
+        return self._invocation_styles.get((region, invocation_id), self._timestamp_style)
+
+    def _render_invocation(self, region: str, invocation: dict[str, Any]) -> bytes:
+        style = self._invocation_style(region, invocation["InvocationId"])
+        return self._invocations.fragment(
+            region, invocation, style, lambda: render_invocation(invocation, style)
+        )
+
+    def _render_task(self, region: str, task: dict[str, Any], *, hide_output: bool = True) -> bytes:
+        style = self._invocation_style(region, task["InvocationId"])
+        return self._tasks.fragment(
+            region,
+            task,
+            (style, hide_output),
+            lambda: render_task(task, style, hide_output=hide_output),
+        )
+
+    def _warm_targets(
+        self,
+    ) -> list[tuple[CommandStore, Callable[[list[Any]], list[Any]], Callable[[str, Any], bytes]]]:
+        return [
+            (self._store, self._sort, self._render),
+            (self._invocations, self._sort_invocations, self._render_invocation),
+            (self._tasks, self._sort_tasks, self._render_task),
+        ]
+
     # ------------------------------------------------------------- protocol
     def _response(self, payload: dict[str, Any], error_code: str | None = None) -> Reply:
         body = encode_json(
@@ -300,7 +585,8 @@ class TATEmulator(EmulatorServer):
         return None
 
     def dispatch(self, request: ApiRequest) -> Reply:
-        """Answer DescribeCommands (version, region and action checked first)."""
+        """Answer DescribeCommands, DescribeInvocations or DescribeInvocationTasks
+        (version, region and action checked first)."""
         version = request.headers.get("X-TC-Version") or ""
         if version != API_VERSION:
             return self._error(
@@ -315,6 +601,10 @@ class TATEmulator(EmulatorServer):
             return self._error(
                 "UnsupportedRegion", f"The region `{request.region}` is not supported."
             )
+        if request.action == "DescribeInvocations":
+            return self._describe_invocations(request)
+        if request.action == "DescribeInvocationTasks":
+            return self._describe_invocation_tasks(request)
         if request.action != "DescribeCommands":
             return self._error("InvalidAction", f"The action `{request.action}` is not emulated.")
         try:
@@ -332,6 +622,65 @@ class TATEmulator(EmulatorServer):
             ids=query.ids,
         )
         body = describe_page(matching, query, lambda c: self._render(region, c), str(uuid.uuid4()))
+        return Reply(200, body, self.content_type)
+
+    def _describe_invocations(self, request: ApiRequest) -> Reply:
+        region = request.region
+        spec = invocations_spec(lambda i: self._created_by(region, i))
+        try:
+            query = parse_describe_query(request.params, spec)
+        except TatApiError as error:
+            return self._error(error.code, error.message)
+        ids: set[str] | frozenset[str] | None = query.ids
+        if query.groups is not None:
+            grouped = {i for c in query.groups for i in self._invocations.group(region, c)}
+            ids = grouped if ids is None else ids & grouped
+        matching = self._invocations.window(
+            region,
+            order=self.order,
+            seed=self.order_seed,
+            sort=self._sort_invocations,
+            # command-created-by reads the commands: their changes must refresh views.
+            view_key=(query.view_key, self._store.region_version(region)),
+            predicates=query.predicates,
+            ids=ids,
+        )
+        body = describe_page(
+            matching,
+            query,
+            lambda i: self._render_invocation(region, i),
+            str(uuid.uuid4()),
+            "InvocationSet",
+        )
+        return Reply(200, body, self.content_type)
+
+    def _describe_invocation_tasks(self, request: ApiRequest) -> Reply:
+        region = request.region
+        try:
+            query = parse_describe_query(request.params, TASKS_SPEC)
+        except TatApiError as error:
+            return self._error(error.code, error.message)
+        ids: set[str] | frozenset[str] | None = query.ids
+        if query.groups is not None:
+            grouped = {t for i in query.groups for t in self._tasks.group(region, i)}
+            ids = grouped if ids is None else ids & grouped
+        matching = self._tasks.window(
+            region,
+            order=self.order,
+            seed=self.order_seed,
+            sort=self._sort_tasks,
+            view_key=query.view_key,
+            predicates=query.predicates,
+            ids=ids,
+        )
+        hide = query.hide_output
+        body = describe_page(
+            matching,
+            query,
+            lambda t: self._render_task(region, t, hide_output=hide),
+            str(uuid.uuid4()),
+            "InvocationTaskSet",
+        )
         return Reply(200, body, self.content_type)
 
     def _render(self, region: str, command: dict[str, Any]) -> bytes:
