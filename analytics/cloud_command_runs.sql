@@ -3,13 +3,14 @@
 -- Built on the tables meltanolabs-target-postgres loads from tap-cloudcommands (the
 -- API's field names as quoted columns). Run it in the schema the target loads into:
 --
---   psql "$DATABASE_URL" -c 'SET search_path TO cloudcommands' -f analytics/cloud_command_runs.sql
---   (or: PGOPTIONS='-c search_path=cloudcommands' psql "$DATABASE_URL" -f ...)
+--   PGOPTIONS='-c search_path=cloudcommands' psql "$WAREHOUSE_URL" -f analytics/cloud_command_runs.sql
 --
 -- Needs the streams ssm_commands, ssm_command_invocations, tat_invocations and
 -- tat_invocation_tasks. SSM started/finished times and exit codes come from
 -- CommandPlugins, which the tap fills only with ssm_invocation_details on; without it
--- those columns are null for AWS rows.
+-- those columns are null for AWS rows. Fields a stream map dropped (ssm_commands.Parameters,
+-- tat_invocation_tasks.CommandDocument, as the hashed-secrets extractor does) are read
+-- through to_jsonb(row), so the view still builds and command_text is then null.
 --
 -- status is one vocabulary for both clouds: pending, running, success, failed,
 -- timed_out, cancelling, cancelled (unknown for a status this file does not know);
@@ -51,22 +52,35 @@ WITH status_map (cloud, raw_status, status) AS (
         ('tencent', 'TERMINATED', 'cancelled')
 ),
 aws_plugins AS (
-    -- Per invocation: first start, last finish, and the exit code of the first plugin
-    -- that failed (else of the last plugin).
+    -- Per invocation: first start; last finish once every plugin finished; once the
+    -- invocation is final, the exit code of the first plugin that failed, else of the
+    -- last plugin (SSM reports -1 for a plugin that has not finished).
     SELECT
         i."Region",
         i."CommandId",
         i."InstanceId",
         min((plugin.value ->> 'ResponseStartDateTime')::timestamptz) AS started_at,
-        max((plugin.value ->> 'ResponseFinishDateTime')::timestamptz) AS finished_at,
-        (array_agg(
-            (plugin.value ->> 'ResponseCode')::integer
-            ORDER BY coalesce((plugin.value ->> 'ResponseCode')::integer, 0) = 0, plugin.position DESC
-        ))[1] AS exit_code
+        CASE
+            WHEN count(*) = count(plugin.value ->> 'ResponseFinishDateTime')
+                THEN max((plugin.value ->> 'ResponseFinishDateTime')::timestamptz)
+        END AS finished_at,
+        CASE
+            WHEN i."Status" IN ('Success', 'Failed', 'TimedOut', 'Cancelled')
+                THEN (array_agg(
+                    (plugin.value ->> 'ResponseCode')::integer
+                    ORDER BY
+                        coalesce((plugin.value ->> 'ResponseCode')::integer, 0) = 0,
+                        CASE
+                            WHEN coalesce((plugin.value ->> 'ResponseCode')::integer, 0) <> 0
+                                THEN plugin.position
+                        END,
+                        plugin.position DESC
+                ))[1]
+        END AS exit_code
     FROM ssm_command_invocations AS i
     CROSS JOIN LATERAL jsonb_array_elements(to_jsonb(i."CommandPlugins"))
         WITH ORDINALITY AS plugin (value, position)
-    GROUP BY i."Region", i."CommandId", i."InstanceId"
+    GROUP BY i."Region", i."CommandId", i."InstanceId", i."Status"
 ),
 aws_runs AS (
     SELECT
@@ -80,7 +94,12 @@ aws_runs AS (
         -- AWS-RunShellScript and AWS-RunPowerShellScript carry the script in "commands".
         (
             SELECT string_agg(line, E'\n' ORDER BY position)
-            FROM jsonb_array_elements_text(c."Parameters" -> 'commands')
+            FROM jsonb_array_elements_text(
+                CASE
+                    WHEN jsonb_typeof(to_jsonb(c) -> 'Parameters' -> 'commands') = 'array'
+                        THEN to_jsonb(c) -> 'Parameters' -> 'commands'
+                END
+            )
                 WITH ORDINALITY AS script (line, position)
         ) AS command_text,
         i."Status" AS raw_status,
@@ -104,8 +123,9 @@ tencent_runs AS (
         t."InvocationTaskId" AS run_id,
         t."InstanceId" AS instance_id,
         coalesce(t."CommandName", v."CommandName") AS command_name,
-        cloud_command_text(coalesce(t."CommandDocument" ->> 'Content', v."CommandContent"))
-            AS command_text,
+        cloud_command_text(
+            coalesce(to_jsonb(t) -> 'CommandDocument' ->> 'Content', to_jsonb(v) ->> 'CommandContent')
+        ) AS command_text,
         t."TaskStatus" AS raw_status,
         t."CreatedTime" AT TIME ZONE 'UTC' AS requested_at,
         coalesce(

@@ -107,9 +107,8 @@ def compile_conformer(schema: dict[str, t.Any]) -> Conformer:
             return value
         converted = convert(value)
         if converted is MISSING:
-            findings.problems.append(
-                f"{path}: {type(value).__name__} {value!r:.40} is not {expected}"
-            )
+            # The type only: the value may be a command's text or parameters.
+            findings.problems.append(f"{path}: {type(value).__name__} is not {expected}")
             return None
         return converted
 
@@ -194,9 +193,11 @@ _MSGSPEC_SCALARS: dict[str, type] = {
 def compile_fit_check(schema: dict[str, t.Any]) -> FitCheck:
     """Build a check that a record already fits ``schema`` exactly as the conformer wants.
 
-    The check accepts only what :func:`compile_conformer` would leave unchanged: no
-    field the schema lacks, every value of an exact type (no conversions), None only
-    where the conformer keeps it (any field, or an item of a nullable array).
+    For values of the plain types ``json`` and botocore produce (dict, list, str, int,
+    float, bool, None, which is all an API object holds), the check accepts only what
+    :func:`compile_conformer` would leave unchanged: no field the schema lacks, every
+    value of an exact type (no conversions), None only where the conformer keeps it
+    (any field, or an item of a nullable array).
 
     Args:
         schema: A JSON schema as the SDK's typing helpers produce.

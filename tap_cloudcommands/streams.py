@@ -358,23 +358,40 @@ class TATInvocationTasksStream(TATStream):
         max_chars = int(
             self.config.get("tat_task_output_max_chars", DEFAULT_TAT_TASK_OUTPUT_MAX_CHARS)
         )
-        text, encoding = decode_output(output)
-        result["Output"] = text[:max_chars]
+        text, encoding = decode_output(output, cut_by_api=bool(result.get("Dropped")))
+        kept = max_chars if encoding == "text" else max_chars - max_chars % 4
+        result["Output"] = text[:kept]
         result["OutputEncoding"] = encoding
-        result["OutputCapped"] = len(text) > max_chars
+        result["OutputCapped"] = len(text) > kept
 
 
-def decode_output(output: str) -> tuple[str, str]:
+# A UTF-8 character is at most 4 bytes: a byte cut splits at most its last 3.
+_UTF8_TAIL = 3
+
+
+def decode_output(output: str, *, cut_by_api: bool = False) -> tuple[str, str]:
     """Decode TAT's base64 task output when it is UTF-8 text.
 
     Args:
         output: ``TaskResult.Output`` as the API gives it.
+        cut_by_api: TAT cut the output at 24 KB (``Dropped`` > 0), possibly inside a
+            character; an incomplete last character is then left out.
 
     Returns:
         ``(text, "text")`` for base64 of valid UTF-8, else ``(output, "base64")``
-        unchanged (binary output, or a value that is not base64 at all).
+        unchanged (binary output, or a value that is not base64 at all). Base64 output
+        is cut, if at all, at a multiple of 4 characters by the caller.
     """
     try:
-        return base64.b64decode(output, validate=True).decode("utf-8"), "text"
-    except (binascii.Error, UnicodeDecodeError):
+        data = base64.b64decode(output, validate=True)
+    except binascii.Error:
+        return output, "base64"
+    try:
+        return data.decode("utf-8"), "text"
+    except UnicodeDecodeError as error:
+        incomplete_last_character = (
+            error.reason == "unexpected end of data" and error.start >= len(data) - _UTF8_TAIL
+        )
+        if cut_by_api and incomplete_last_character:
+            return data[: error.start].decode("utf-8"), "text"
         return output, "base64"

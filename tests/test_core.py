@@ -104,6 +104,29 @@ def test_catalog_selection_syncs_only_selected_streams(tmp_path, ssm, tat, confi
     assert ssm.calls == []
 
 
+def test_a_deselected_property_is_left_out_of_every_record(tmp_path, ssm, config):
+    """The SDK's pruning walk still runs when the catalog deselects a property."""
+    ssm.add_command(
+        "us-east-1",
+        RequestedDateTime=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
+        Comment="nightly patching",
+    )
+    catalog = catalog_selecting(tmp_path, config, "ssm_commands")
+    [entry] = [s for s in catalog["streams"] if s["tap_stream_id"] == "ssm_commands"]
+    for metadata in entry["metadata"]:
+        if metadata["breadcrumb"] == ["properties", "Comment"]:
+            metadata["metadata"]["selected"] = False
+
+    run = run_tap(tmp_path, config, catalog=catalog)
+
+    assert run.returncode == 0, run.stderr
+    [record] = run.records["ssm_commands"]
+    assert "Comment" not in record
+    assert record["DocumentName"]
+    [schema] = [m["schema"] for m in run.messages if m["type"] == "SCHEMA"]
+    assert "Comment" not in schema["properties"]
+
+
 def test_assume_role_signs_ssm_calls_with_the_role_credentials(tmp_path, ssm):
     ssm.valid_access_keys = {EMULATOR_AWS_ACCESS_KEY_ID}
     ssm.add_command("us-east-1", RequestedDateTime=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))

@@ -13,7 +13,7 @@ import pytest
 
 from tap_cloudcommands.timestamps import format_timestamp, parse_timestamp
 from tests.conftest import emulator_config
-from tests.emulators import Fault
+from tests.emulators import Fault, populate_ssm, populate_tat
 from tests.tap_runner import run_tap, run_tap_killed_after
 
 UTC = dt.UTC
@@ -53,9 +53,36 @@ def truth(ssm=None, tat=None):
     return keys
 
 
+# The API's own key fields of each stream (Region aside), joined by "/".
+RECORD_KEYS = {
+    "ssm_commands": ("CommandId",),
+    "ssm_command_invocations": ("CommandId", "InstanceId"),
+    "tat_commands": ("CommandId",),
+    "tat_invocations": ("InvocationId",),
+    "tat_invocation_tasks": ("InvocationTaskId",),
+}
+
+
+def record_key(stream, record):
+    return (stream, record["Region"], "/".join(record[k] for k in RECORD_KEYS[stream]))
+
+
+def history_truth(ssm, tat):
+    keys = set()
+    for region in AWS_REGIONS:
+        for item in ssm.invocations(region):
+            keys.add(record_key("ssm_command_invocations", {"Region": region, **item}))
+    for region in TENCENT_REGIONS:
+        for item in tat.invocations(region):
+            keys.add(record_key("tat_invocations", {"Region": region, **item}))
+        for item in tat.invocation_tasks(region):
+            keys.add(record_key("tat_invocation_tasks", {"Region": region, **item}))
+    return keys
+
+
 def delivered(*runs):
     return {
-        (m["stream"], m["record"]["Region"], m["record"]["CommandId"])
+        record_key(m["stream"], m["record"])
         for run in runs
         for m in run.messages
         if m["type"] == "RECORD"
@@ -86,6 +113,34 @@ def test_throttling_storm_of_30_percent_delivers_everything(tmp_path, ssm, tat, 
     assert run.returncode == 0, run.stderr[-3000:]
     assert ssm_storm.hits > 0 and tat_storm.hits > 0
     check_union(report, "throttling storm, 30% of calls (both clouds)", [run], truth(ssm, tat))
+
+
+def test_throttling_storm_on_execution_history_delivers_everything(tmp_path, ssm, tat, report):
+    moment = dt.datetime.now(UTC)
+    populate_ssm(ssm, AWS_REGIONS, 40, now=moment)
+    populate_tat(tat, TENCENT_REGIONS, 60, now=moment)
+    storms = [
+        ssm.inject_ratio(Fault("throttle", action="ListCommandInvocations"), 0.3, seed=3),
+        tat.inject_ratio(Fault("throttle", action="DescribeInvocations"), 0.3, seed=5),
+        tat.inject_ratio(Fault("throttle", action="DescribeInvocationTasks"), 0.3, seed=9),
+    ]
+    config = emulator_config(ssm, tat) | {
+        "aws_max_attempts": 10,
+        "tencent_max_attempts": 10,
+        "ssm_page_size": 10,
+        "tat_page_size": 10,
+    }
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert all(storm.hits > 0 for storm in storms)
+    check_union(
+        report,
+        "throttling storm, 30% of execution-history calls (both clouds, 10 a page)",
+        [run],
+        history_truth(ssm, tat),
+    )
 
 
 @pytest.mark.parametrize("cloud", ["aws", "tencent"])

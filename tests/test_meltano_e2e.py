@@ -276,10 +276,95 @@ def create_view(postgres):
         connection.execute(VIEW_SQL.read_text())
 
 
+def add_multi_step_runs(ssm, tat):
+    """Runs whose exit code and finish time need the view's rules, on both clouds."""
+    # After every bookmark the earlier syncs wrote (at most their start minus 5 minutes).
+    start = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=1)
+    step = dt.timedelta(minutes=1)
+    command = ssm.add_command(
+        "eu-west-1",
+        RequestedDateTime=start,
+        Status="Failed",
+        DocumentName="AWS-RunShellScript",
+        Parameters={"commands": ["echo one", "exit 2"]},
+    )
+
+    def plugin(name, status, code, index, *, finished=True):
+        fields = {
+            "Name": name,
+            "Status": status,
+            "ResponseCode": code,
+            "ResponseStartDateTime": start + index * step,
+        }
+        if finished:
+            fields["ResponseFinishDateTime"] = start + (index + 1) * step
+        return fields
+
+    failed = ssm.add_invocation(
+        "eu-west-1",
+        CommandId=command["CommandId"],
+        InstanceId="i-0e2e000000000f001",
+        Status="Failed",
+        CommandPlugins=[
+            plugin("one", "Success", 0, 0),
+            plugin("two", "Failed", 2, 1),
+            plugin("three", "Failed", 3, 2),
+        ],
+    )
+    running = ssm.add_invocation(
+        "eu-west-1",
+        CommandId=command["CommandId"],
+        InstanceId="i-0e2e000000000f002",
+        Status="InProgress",
+        CommandPlugins=[
+            plugin("one", "Success", 0, 0),
+            plugin("two", "InProgress", -1, 1, finished=False),
+        ],
+    )
+    failing_task = tat.add_invocation(
+        "ap-guangzhou",
+        CreatedTime=start,
+        UpdatedTime=start,
+        tasks=[{"InstanceId": "ins-e2e00001", "TaskStatus": "FAILED", "output": b"boom"}],
+    )
+    return failed, running, failing_task["InvocationTaskBasicInfoSet"][0]["InvocationTaskId"]
+
+
+def view_row(postgres, cloud, run_id):
+    [row] = query(
+        postgres,
+        "select status, started_at, finished_at, exit_code "
+        f"from {SCHEMA}.cloud_command_runs where cloud = %s and run_id = %s",
+        cloud,
+        run_id,
+    )
+    return row
+
+
 def test_cloud_command_runs_view_matches_the_emulators(meltano, postgres, emulators):
     ssm, tat = emulators
+    failed, running, failing_task = add_multi_step_runs(ssm, tat)
     meltano.run("run", "tap-cloudcommands", "target-postgres")
     create_view(postgres)
+
+    # Exit code of the first plugin that failed; a running invocation has no exit code
+    # and no finish time yet (its unfinished plugin reports -1).
+    status, started, finished, code = view_row(
+        postgres, "aws", f"{failed['CommandId']}:{failed['InstanceId']}"
+    )
+    assert (status, code) == ("failed", 2)
+    assert as_utc(finished) - as_utc(started) == dt.timedelta(minutes=3)
+    status, started, finished, code = view_row(
+        postgres, "aws", f"{running['CommandId']}:{running['InstanceId']}"
+    )
+    assert (status, finished, code) == ("running", None, None)
+    assert started is not None
+    [task] = [
+        t for t in tat.invocation_tasks("ap-guangzhou") if t["InvocationTaskId"] == failing_task
+    ]
+    status, _, _, code = view_row(postgres, "tencent", failing_task)
+    assert status == "failed"
+    assert code == task["TaskResult"]["ExitCode"] != 0
 
     rows = query(
         postgres,
@@ -382,10 +467,45 @@ def test_stream_maps_example_hashes_and_drops_secret_fields(meltano, emulators):
             sha256(truth["Parameters"]) if truth["Parameters"] else None
         )
     tat_commands = {c["CommandId"]: c for r in TENCENT_REGIONS for c in tat.commands(r)}
+    assert records["tat_commands"]
     for record in records["tat_commands"]:
-        assert record["Content"] == sha256(tat_commands[record["CommandId"]]["Content"])
+        truth = tat_commands[record["CommandId"]]
+        assert record["Content"] == sha256(truth["Content"])
+        defaults = truth.get("DefaultParameters")
+        assert record["DefaultParameters"] == (sha256(defaults) if defaults else None)
+        assert "DefaultParameterConfs" not in record
     assert records["tat_invocation_tasks"]
     assert not any("CommandDocument" in record for record in records["tat_invocation_tasks"])
-    # Nothing of the originals leaks into the output.
-    some_content = next(iter(invocations.values()))["CommandContent"]
-    assert some_content not in output
+    assert all(r["TaskResult"]["Output"] is None for r in records["tat_invocation_tasks"])
+    assert all(r["CommandPlugins"] == [] for r in records["ssm_command_invocations"])
+    # None of the original values of those fields appears in any emitted value.
+    emitted = "\n".join(
+        text for stream in records.values() for record in stream for text in strings(record)
+    )
+    secrets = {
+        value
+        for c in commands.values()
+        for values in (c.get("Parameters") or {}).values()
+        for value in values
+    }
+    secrets |= {c["Content"] for c in tat_commands.values()}
+    secrets |= {c["DefaultParameters"] for c in tat_commands.values() if c.get("DefaultParameters")}
+    for invocation in invocations.values():
+        secrets |= {invocation["CommandContent"]}
+        secrets |= {invocation[k] for k in ("Parameters", "DefaultParameters") if invocation[k]}
+    secrets = {s for s in secrets if len(s) >= 8}
+    assert len(secrets) > 20
+    leaked = [s for s in secrets if s in emitted]
+    assert leaked == []
+
+
+def strings(value):
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)

@@ -233,3 +233,29 @@ def test_tat_task_output_is_decoded_when_text_and_capped(tmp_path, tat):
     assert results[binary["InvocationId"]]["ExitCode"] != 0
     assert results[long["InvocationId"]]["Output"] == "y" * 100
     assert results[long["InvocationId"]]["OutputCapped"] is True
+
+
+def test_the_tap_s_boto3_clients_parse_timestamps_into_utc(ssm, monkeypatch):
+    import logging
+    import time
+
+    from tap_cloudcommands.aws import LIST_COMMAND_INVOCATIONS, AWSConnector
+
+    ssm.add_command_with_invocations(
+        "us-east-1", INSTANCES[:1], RequestedDateTime=now(), Status="Success"
+    )
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        connector = AWSConnector(emulator_config(ssm, None), logging.getLogger("test"))
+        [page] = connector.list_pages(
+            "us-east-1", LIST_COMMAND_INVOCATIONS, invoked_after=None, extra={"Details": True}
+        )
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    [invocation] = page
+    # botocore's default would give tzlocal() (+08:00 here); the tap's parser gives UTC.
+    assert invocation["RequestedDateTime"].tzinfo is UTC
+    started = [p["ResponseStartDateTime"] for p in invocation["CommandPlugins"]]
+    assert started and all(value.tzinfo is UTC for value in started)

@@ -378,3 +378,29 @@ def test_boto3_timestamps_are_parsed_into_utc_not_local_time(monkeypatch):
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
+
+
+def test_output_cut_inside_a_character_by_the_api_is_still_text():
+    from tap_cloudcommands.streams import decode_output
+
+    cut = base64.b64encode("héllo€".encode()[:-1]).decode()
+    assert decode_output(cut, cut_by_api=True) == ("héllo", "text")
+    # Not cut by the API: an incomplete character means the bytes are not text.
+    assert decode_output(cut) == (cut, "base64")
+    # A bad byte elsewhere is binary even when the API cut the output.
+    binary = base64.b64encode(b"ab\xffcd").decode()
+    assert decode_output(binary, cut_by_api=True) == (binary, "base64")
+
+
+def test_capped_base64_output_stays_whole_base64_groups():
+    from tap_cloudcommands.tap import TapCloudCommands
+
+    stream = TapCloudCommands(
+        config={"tat_task_output": True, "tat_task_output_max_chars": 10}, validate_config=False
+    ).streams["tat_invocation_tasks"]
+    record = task(base64.b64encode(b"\xff" * 30).decode())
+    stream.prepare(record)
+    result = record["TaskResult"]
+    assert (result["OutputEncoding"], result["OutputCapped"]) == ("base64", True)
+    assert len(result["Output"]) == 8
+    assert base64.b64decode(result["Output"], validate=True) == b"\xff" * 6
