@@ -395,12 +395,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per timing (median)")
     parser.add_argument("--quick", action="store_true", help="smaller data, one run")
+    parser.add_argument(
+        "--only",
+        default="overhead,rates,calls,memory",
+        help="comma-separated scenarios to run (default: all): overhead (1), rates (2, 3), "
+        "calls (4), memory (5)",
+    )
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
-    rows = overhead(runs, 5000 if args.quick else 20000)
-    rows += rate_limited(runs)
-    rows += api_calls()
-    rows += memory(10_000, 50_000 if args.quick else 200_000)
+    scenarios = {
+        "overhead": lambda: overhead(runs, 5000 if args.quick else 20000),
+        "rates": lambda: rate_limited(runs),
+        "calls": api_calls,
+        "memory": lambda: memory(10_000, 50_000 if args.quick else 200_000),
+    }
+    chosen = args.only.split(",")
+    if unknown := set(chosen) - set(scenarios):
+        parser.error(f"unknown scenario(s) {sorted(unknown)}; choose from {sorted(scenarios)}")
+    rows = [row for name in scenarios if name in chosen for row in scenarios[name]()]
     print(
         f"\n{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"medians of {runs} run(s)\n"
