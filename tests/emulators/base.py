@@ -149,6 +149,9 @@ class _EmulatorHTTPServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _EmulatorHTTPServer
     server_version = "CloudEmulator/1.0"
+    # Persistent connections, as the clouds' endpoints keep them: a client's connection
+    # pool reuses one connection for many calls instead of connecting for each.
+    protocol_version = "HTTP/1.1"
     # Headers and body go out as two writes: without TCP_NODELAY, Nagle's algorithm
     # and the client's delayed ACK can hold the body back for tens of milliseconds.
     disable_nagle_algorithm = True
