@@ -43,6 +43,11 @@ HERMETIC = {
 # Sample execution history off: these scenarios measure the commands streams.
 NO_HISTORY: dict[str, Any] = {"ssm_invocations": False, "tat_invocations_per_region": 0}
 TAT = ["tat_commands"]
+HISTORY = {
+    "ssm_command_invocations": ("ListCommandInvocations", 50),
+    "tat_invocations": ("DescribeInvocations", 100),
+    "tat_invocation_tasks": ("DescribeInvocationTasks", 100),
+}
 COMMANDS = ["ssm_commands", "tat_commands"]
 SYNC_DURATION = re.compile(r'"metric":"sync_duration","value":([0-9.]+),"tags":\{"stream":"(\w+)"')
 
@@ -368,7 +373,35 @@ def api_calls() -> list[tuple[str, str, str, str]]:
                 "ok" if incremental == 1 else "MISSED",
             )
         )
+        rows.append(history_calls(emulators, config))
     return rows
+
+
+def history_calls(emulators: Emulators, config: dict[str, Any]) -> tuple[str, str, str, str]:
+    """Scenario 4 for the execution-history streams: calls per region against ceil(N/page)."""
+    emulators.reset()
+    output = Path(tempfile.mkdtemp()) / "history.jsonl"
+    with output.open("w") as sink:
+        run_tap(config, stdout=sink, streams=list(HISTORY))
+    counts: dict[tuple[str, str], int] = {}
+    for line in output.read_text().splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            key = (message["stream"], message["record"]["Region"])
+            counts[key] = counts.get(key, 0) + 1
+    calls = emulators.stats("ssm")["calls"] | emulators.stats("tat")["calls"]
+    worst, figures = 0, []
+    for (stream, region), records in sorted(counts.items()):
+        action, page = HISTORY[stream]
+        made = calls[region][action]
+        worst = max(worst, made - math.ceil(records / page))
+        figures.append(f"{action} {region}: {made} for {records:,}")
+    return (
+        "4. full sync calls per region, execution history (records as counted in the output)",
+        "; ".join(figures),
+        "ceil(N/page) + 1 at most",
+        "ok" if worst <= 1 and figures else "MISSED",
+    )
 
 
 def memory(small: int, large: int) -> list[tuple[str, str, str, str]]:
