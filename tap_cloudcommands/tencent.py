@@ -12,6 +12,7 @@ from functools import cached_property
 from urllib.parse import urlsplit
 
 import backoff
+import msgspec
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
@@ -352,8 +353,10 @@ class TencentConnector:
         def call_once() -> dict[str, t.Any]:
             limiter.acquire()
             try:
-                body = client.call_json(action, params)
-            except (ValueError, KeyError, TypeError) as exc:
+                # call() is what the SDK's own action methods use; msgspec then reads
+                # the body in C, several times faster than the json.loads of call_json.
+                body = msgspec.json.decode(client.call(action, params))
+            except (ValueError, KeyError, TypeError, msgspec.DecodeError) as exc:
                 # A truncated or non-JSON body, or JSON without Response/RequestId (a
                 # proxy's own answer): the SDK's parsing trips over them in these ways.
                 reason = f"{type(exc).__name__}: {exc}"

@@ -84,14 +84,18 @@ def meltano(tmp_path_factory, postgres, emulators):
     return project
 
 
-def query(postgres, sql, *params):
-    with psycopg.connect(
+def connect(postgres):
+    return psycopg.connect(
         host=postgres["host"],
         port=postgres["port"],
         user=postgres["user"],
         dbname=postgres["database"],
         autocommit=True,
-    ) as connection:
+    )
+
+
+def query(postgres, sql, *params):
+    with connect(postgres) as connection:
         return connection.execute(sql, params).fetchall()
 
 
@@ -265,13 +269,7 @@ def as_utc(value):
 
 
 def create_view(postgres):
-    with psycopg.connect(
-        host=postgres["host"],
-        port=postgres["port"],
-        user=postgres["user"],
-        dbname=postgres["database"],
-        autocommit=True,
-    ) as connection:
+    with connect(postgres) as connection:
         connection.execute(f"SET search_path TO {SCHEMA}")
         connection.execute(VIEW_SQL.read_text())
 
