@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import typing as t
 import urllib.request
+from pathlib import Path
 
+import botocore.retries.standard
 import pytest
 
 from tests.emulators import (
@@ -94,3 +97,36 @@ def pytest_terminal_summary(terminalreporter: t.Any) -> None:
     write("|:--|--:|--:|--:|:--|")
     for scenario, runs, expected, delivered, result in FAULT_REPORT:
         write(f"| {scenario} | {runs} | {expected} | {delivered} | {result} |")
+
+
+@pytest.fixture
+def isolated_sdk_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """For in-process SDK clients: no developer AWS config, endpoint override or proxy.
+
+    botocore keeps its real retry decisions, minus the sleeping.
+    """
+    for name in list(os.environ):
+        if name.startswith("AWS_") or name.lower() in {"http_proxy", "https_proxy", "all_proxy"}:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(
+        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda *_: 0.0
+    )
+
+
+@pytest.fixture
+def ssm_emulator() -> t.Iterator[SSMEmulator]:
+    """An SSM emulator that must end the test without an emulator error."""
+    with SSMEmulator() as emulator:
+        yield emulator
+        assert emulator.errors == []
+
+
+@pytest.fixture
+def tat_emulator() -> t.Iterator[TATEmulator]:
+    """A TAT emulator that must end the test without an emulator error."""
+    with TATEmulator() as emulator:
+        yield emulator
+        assert emulator.errors == []

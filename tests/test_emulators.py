@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import re
 import signal
@@ -19,7 +18,6 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -60,42 +58,10 @@ SINGAPORE = "ap-singapore"
 ROLE_ARN = "arn:aws:iam::123456789012:role/tap-reader"
 # One loader for every session: parsing the service models again per client costs ~0.1 s.
 SHARED_LOADER = botocore.loaders.create_loader()
+pytestmark = pytest.mark.usefixtures("isolated_sdk_environment")
 
 
 # --------------------------------------------------------------------------- fixtures
-@pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No developer AWS config, endpoint override or proxy may leak into a test."""
-    for name in list(os.environ):
-        if name.startswith("AWS_") or name.lower() in {"http_proxy", "https_proxy", "all_proxy"}:
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-@pytest.fixture(autouse=True)
-def instant_botocore_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep botocore's real retry decisions, minus the sleeping."""
-    monkeypatch.setattr(
-        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda *_: 0.0
-    )
-
-
-@pytest.fixture
-def ssm_emulator() -> Iterator[SSMEmulator]:
-    with SSMEmulator() as emulator:
-        yield emulator
-        assert emulator.errors == []
-
-
-@pytest.fixture
-def tat_emulator() -> Iterator[TATEmulator]:
-    with TATEmulator() as emulator:
-        yield emulator
-        assert emulator.errors == []
-
-
 def aws_session(**kwargs: Any) -> boto3.session.Session:
     """A fresh boto3 session (fresh config and environment) sharing the model loader."""
     core = botocore.session.Session()

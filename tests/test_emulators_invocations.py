@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import botocore.retries.standard
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -54,34 +51,7 @@ NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
 US, EU = "us-east-1", "eu-west-1"
 GUANGZHOU, SINGAPORE = "ap-guangzhou", "ap-singapore"
 INSTANCES = ["i-0123456789abcdef0", "i-0123456789abcdef1", "i-0123456789abcdef2"]
-
-
-@pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No developer AWS config, endpoint override or proxy may leak into a test."""
-    for name in list(os.environ):
-        if name.startswith("AWS_") or name.lower() in {"http_proxy", "https_proxy", "all_proxy"}:
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setattr(
-        botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda *_: 0.0
-    )
-
-
-@pytest.fixture
-def ssm_emulator() -> Iterator[SSMEmulator]:
-    with SSMEmulator() as emulator:
-        yield emulator
-        assert emulator.errors == []
-
-
-@pytest.fixture
-def tat_emulator() -> Iterator[TATEmulator]:
-    with TATEmulator() as emulator:
-        yield emulator
-        assert emulator.errors == []
+pytestmark = pytest.mark.usefixtures("isolated_sdk_environment")
 
 
 def all_invocations(client: Any, **params: Any) -> list[dict[str, Any]]:

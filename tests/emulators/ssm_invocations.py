@@ -17,6 +17,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .fields import FieldNames
 from .jsonwire import JsonWriter
 from .ssm_model import COMMAND_ID_LENGTH, DEFAULT_INSTANCE_ID, json_default, utc_millis
 from .store import clone
@@ -55,8 +56,8 @@ PLUGIN_FIELDS = (
     "OutputS3BucketName",
     "OutputS3KeyPrefix",
 )
-_FIELD_SET = frozenset(INVOCATION_FIELDS)
-_PLUGIN_FIELD_SET = frozenset(PLUGIN_FIELDS)
+_INVOCATION_MEMBERS = FieldNames("SSM CommandInvocation", INVOCATION_FIELDS)
+_PLUGIN_MEMBERS = FieldNames("SSM CommandPlugin", PLUGIN_FIELDS)
 PLUGIN_TIMESTAMP_FIELDS = ("ResponseStartDateTime", "ResponseFinishDateTime")
 # CommandInvocationStatus enum.
 INVOCATION_STATUSES = (
@@ -139,31 +140,9 @@ def response_code(status: str) -> int:
     return -1
 
 
-def check_field_names(fields: dict[str, Any]) -> None:
-    """Reject names that are not members of CommandInvocation (catches test typos).
-
-    Raises:
-        ValueError: On an unknown field name.
-    """
-    if _FIELD_SET.issuperset(fields):
-        return
-    unknown = sorted(set(fields) - _FIELD_SET)
-    raise ValueError(
-        f"unknown SSM CommandInvocation field(s) {unknown}; known: {list(INVOCATION_FIELDS)}"
-    )
-
-
-def check_plugin_names(plugin: dict[str, Any]) -> None:
-    """Reject names that are not members of CommandPlugin.
-
-    Raises:
-        ValueError: On an unknown field name.
-    """
-    if not _PLUGIN_FIELD_SET.issuperset(plugin):
-        unknown = sorted(set(plugin) - _PLUGIN_FIELD_SET)
-        raise ValueError(
-            f"unknown SSM CommandPlugin field(s) {unknown}; known: {list(PLUGIN_FIELDS)}"
-        )
+# Reject names that are not members of CommandInvocation / CommandPlugin (test typos).
+check_field_names = _INVOCATION_MEMBERS.check
+check_plugin_names = _PLUGIN_MEMBERS.check
 
 
 def _millis(value: datetime) -> datetime:

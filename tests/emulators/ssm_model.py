@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .fields import FieldNames
 from .jsonwire import JsonWriter
 from .store import clone
 
@@ -43,7 +44,7 @@ COMMAND_FIELDS = (
     "AlarmConfiguration",
     "TriggeredAlarms",
 )
-_FIELD_SET = frozenset(COMMAND_FIELDS)
+_COMMAND_NAMES = FieldNames("SSM Command", COMMAND_FIELDS)
 TIMESTAMP_FIELDS = ("RequestedDateTime", "ExpiresAfter")
 COMMAND_STATUSES = (
     "Pending",
@@ -81,17 +82,8 @@ def utc_millis(value: datetime) -> datetime:
     return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
-def check_field_names(fields: dict[str, Any]) -> None:
-    """Reject names that are not members of the Command shape (catches test typos).
-
-    Raises:
-        ValueError: On an unknown field name.
-    """
-    if _FIELD_SET.issuperset(fields):
-        return
-    unknown = sorted(set(fields) - _FIELD_SET)
-    if unknown:
-        raise ValueError(f"unknown SSM Command field(s) {unknown}; known: {list(COMMAND_FIELDS)}")
+# Rejects names that are not members of the Command shape (catches test typos).
+check_field_names = _COMMAND_NAMES.check
 
 
 def normalise_fields(

@@ -21,6 +21,7 @@ import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .fields import FieldNames
 from .jsonwire import JsonWriter
 from .store import clone
 from .tat_model import check_timestamp_style, format_timestamp, utc_seconds
@@ -163,18 +164,10 @@ def new_id(prefix: str) -> str:
     return prefix + "-" + "".join(_ids.choice(_ID_ALPHABET) for _ in range(8))
 
 
-_KNOWN: dict[tuple[str, ...], frozenset[str]] = {}
-
-
-def _check_names(fields: dict[str, Any], known: tuple[str, ...], what: str) -> None:
-    allowed = _KNOWN.get(known)
-    if allowed is None:
-        allowed = _KNOWN[known] = frozenset(known)
-    if allowed.issuperset(fields):
-        return
-    unknown = sorted(set(fields) - allowed)
-    if unknown:
-        raise ValueError(f"unknown TAT {what} field(s) {unknown}; known: {list(known)}")
+_INVOCATION_NAMES = FieldNames("TAT Invocation", INVOCATION_FIELDS)
+_TASK_NAMES = FieldNames("TAT InvocationTask", TASK_FIELDS)
+_DOCUMENT_NAMES = FieldNames("TAT CommandDocument", COMMAND_DOCUMENT_FIELDS)
+_RESULT_NAMES = FieldNames("TAT TaskResult", TASK_RESULT_FIELDS)
 
 
 def _seconds(record: dict[str, Any], names: tuple[str, ...]) -> None:
@@ -262,7 +255,7 @@ def new_invocation(
         command: The stored command of the invocation's CommandId, if any.
         copy: Deep-copy the given values.
     """
-    _check_names(fields, INVOCATION_FIELDS, "Invocation")
+    _INVOCATION_NAMES.check(fields)
     given = clone(fields) if copy else dict(fields)
     _seconds(given, INVOCATION_TIMESTAMPS)
     created = given.get("CreatedTime") or utc_seconds(now)
@@ -318,7 +311,7 @@ def new_task(
     """
     fields = dict(fields)
     raw_output = fields.pop("output", None)
-    _check_names(fields, TASK_FIELDS, "InvocationTask")
+    _TASK_NAMES.check(fields)
     given = clone(fields) if copy else fields
     _seconds(given, TASK_TIMESTAMPS)
     status = given.get("TaskStatus", "SUCCESS")
@@ -354,7 +347,7 @@ def new_task(
     task["TaskResult"] = task_result(given.get("TaskResult"), task, raw_output)
     document = task["CommandDocument"]
     if isinstance(document, dict):
-        _check_names(document, COMMAND_DOCUMENT_FIELDS, "CommandDocument")
+        _DOCUMENT_NAMES.check(document)
         task["CommandDocument"] = {
             **command_document(invocation),
             **document,
@@ -367,7 +360,7 @@ def task_result(
 ) -> dict[str, Any]:
     """A complete TaskResult consistent with its task (given members win)."""
     given = dict(given or {})
-    _check_names(given, TASK_RESULT_FIELDS, "TaskResult")
+    _RESULT_NAMES.check(given)
     _seconds(given, RESULT_TIMESTAMPS)
     status = task["TaskStatus"]
     ran = status not in NOT_STARTED_TASK_STATUSES
