@@ -180,10 +180,16 @@ class OffsetScan:
             while ahead:
                 offset, future = ahead.popleft()
                 page = future.result()
+                shift = None
                 if page.total != total:
-                    return f"TotalCount went from {total} to {page.total}"
-                if len(page.items) < min(self._page_size, total - offset):
-                    return f"{len(page.items)} items at offset {offset} of {total}"
+                    shift = f"TotalCount went from {total} to {page.total}"
+                elif len(page.items) < min(self._page_size, total - offset):
+                    shift = f"{len(page.items)} items at offset {offset} of {total}"
+                if shift is not None:
+                    # Pages of the abandoned scan still in flight finish first, so the next
+                    # scan's calls never overlap them (nor their place in the rate limit).
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    return shift
                 yield page.items
                 submit_next()
         finally:
