@@ -34,7 +34,6 @@ from .ssm_invocations import invocation_statuses as invocation_statuses_for
 from .ssm_invocations import normalise_fields as normalise_invocation_fields
 from .ssm_list import SsmApiError, list_page, parse_list_query
 from .ssm_model import (
-    check_field_names,
     new_command,
     normalise_fields,
     render_command,
@@ -131,8 +130,7 @@ class SSMEmulator(EmulatorServer):
     ) -> list[dict[str, Any]]:
         """Store many commands at once, as :meth:`add_command` would one by one.
 
-        Field names are checked once per distinct set of names, and the batch is
-        stored all or nothing (a bad or duplicate command stores none of it).
+        The batch is stored all or nothing (a bad or duplicate command stores none of it).
 
         Args:
             region: The region to store them in.
@@ -146,22 +144,9 @@ class SSMEmulator(EmulatorServer):
             Copies of the stored commands, in the given order (or [] if not ``copies``).
         """
         now = datetime.now(UTC)
-        checked: set[frozenset[str]] = set()
-        built: list[dict[str, Any]] = []
-        for fields in commands:
-            names = frozenset(fields)
-            if names not in checked:
-                check_field_names(fields)
-                checked.add(names)
-            built.append(new_command(region, fields, now, checked=True, copy=not take_ownership))
+        built = [new_command(region, f, now, copy=not take_ownership) for f in commands]
         with self.lock:
-            seen: set[str] = set()
-            for command in built:
-                command_id = command["CommandId"]
-                if command_id in seen or self._store.has(region, command_id):
-                    raise ValueError(f"duplicate CommandId {command_id} in {region}")
-                seen.add(command_id)
-            self._store.add(region, built)
+            self._store.add_new(region, built)
         return [clone(c) for c in built] if copies else []
 
     def update_command(self, region: str, command_id: str, **fields: Any) -> dict[str, Any]:
@@ -261,13 +246,7 @@ class SSMEmulator(EmulatorServer):
                 )
                 for fields in invocations
             ]
-            seen: set[Any] = set()
-            for invocation in built:
-                key = self._invocations.key(invocation)
-                if key in seen or self._invocations.has(region, key):
-                    raise ValueError(f"duplicate invocation {key} in {region}")
-                seen.add(key)
-            self._invocations.add(region, built)
+            self._invocations.add_new(region, built)
         return [clone(i) for i in built] if copies else []
 
     def update_invocation(

@@ -86,21 +86,17 @@ def utc_millis(value: datetime) -> datetime:
 check_field_names = _COMMAND_NAMES.check
 
 
-def normalise_fields(
-    fields: dict[str, Any], *, checked: bool = False, copy: bool = True
-) -> dict[str, Any]:
+def normalise_fields(fields: dict[str, Any], *, copy: bool = True) -> dict[str, Any]:
     """Validate field names and bring timestamps to stored form.
 
     Args:
         fields: Command members by name.
-        checked: The names were already checked (bulk adds check each key set once).
         copy: Deep-copy the values; False hands the caller's objects over to the store.
 
     Returns:
         The normalised members (a new dict either way).
     """
-    if not checked:
-        check_field_names(fields)
+    check_field_names(fields)
     result = clone(fields) if copy else dict(fields)
     for name in TIMESTAMP_FIELDS:
         if isinstance(result.get(name), datetime):
@@ -113,7 +109,6 @@ def new_command(
     fields: dict[str, Any],
     now: datetime,
     *,
-    checked: bool = False,
     copy: bool = True,
 ) -> dict[str, Any]:
     """Build a complete stored command from defaults plus the given fields.
@@ -125,13 +120,12 @@ def new_command(
         region: The command's region (default for OutputS3Region).
         fields: Overrides, by Command member name.
         now: Default RequestedDateTime.
-        checked: The field names were already checked.
         copy: Deep-copy the given values (False: the store takes them over).
 
     Returns:
         The stored command.
     """
-    given = normalise_fields(fields, checked=checked, copy=copy)
+    given = normalise_fields(fields, copy=copy)
     if len(given) == len(COMMAND_FIELDS):
         # Every member given (bulk sample data): no defaults to build.
         command = {name: given[name] for name in COMMAND_FIELDS}

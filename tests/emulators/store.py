@@ -205,6 +205,22 @@ class CommandStore:
         """
         return self._regions.get(region, {})[command_id]
 
+    def add_new(self, region: str, records: Sequence[Command]) -> None:
+        """Store records whose ids are all new, or none of them.
+
+        A record whose id is already stored, or given twice in the batch, stops the add.
+
+        Raises:
+            ValueError: On a duplicate id.
+        """
+        seen: set[Hashable] = set()
+        for record in records:
+            key = self.key(record)
+            if key in seen or self.has(region, key):
+                raise ValueError(f"duplicate {self.id_field} {key} in {region}")
+            seen.add(key)
+        self.add(region, records)
+
     def add(self, region: str, commands: Sequence[Command]) -> None:
         """Store new commands (the caller has checked their ids are new)."""
         store = self._regions.setdefault(region, {})

@@ -40,7 +40,6 @@ from .tat_invocations import (
 )
 from .tat_model import (
     DEFAULT_TIMESTAMP_STYLE,
-    check_field_names,
     check_timestamp_style,
     json_default,
     new_command,
@@ -164,8 +163,7 @@ class TATEmulator(EmulatorServer):
     ) -> list[dict[str, Any]]:
         """Store many commands at once, as :meth:`add_command` would one by one.
 
-        Field names are checked once per distinct set of names, and the batch is
-        stored all or nothing (a bad or duplicate command stores none of it).
+        The batch is stored all or nothing (a bad or duplicate command stores none of it).
 
         Args:
             region: The region to store them in.
@@ -181,22 +179,9 @@ class TATEmulator(EmulatorServer):
         """
         style = None if timestamp_style is None else check_timestamp_style(timestamp_style)
         now = datetime.now(UTC)
-        checked: set[frozenset[str]] = set()
-        built: list[dict[str, Any]] = []
-        for fields in commands:
-            names = frozenset(fields)
-            if names not in checked:
-                check_field_names(fields)
-                checked.add(names)
-            built.append(new_command(fields, now, checked=True, copy=not take_ownership))
+        built = [new_command(f, now, copy=not take_ownership) for f in commands]
         with self.lock:
-            seen: set[str] = set()
-            for command in built:
-                command_id = command["CommandId"]
-                if command_id in seen or self._store.has(region, command_id):
-                    raise ValueError(f"duplicate CommandId {command_id} in {region}")
-                seen.add(command_id)
-            self._store.add(region, built)
+            self._store.add_new(region, built)
             if style is not None:
                 for command in built:
                     self._styles[(region, command["CommandId"])] = style

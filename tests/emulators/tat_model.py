@@ -121,14 +121,11 @@ def format_timestamp(value: datetime, style: str) -> str:
 check_field_names = _COMMAND_NAMES.check
 
 
-def normalise_fields(
-    fields: dict[str, Any], *, checked: bool = False, copy: bool = True
-) -> dict[str, Any]:
+def normalise_fields(fields: dict[str, Any], *, copy: bool = True) -> dict[str, Any]:
     """Validate field names and bring timestamps to stored form.
 
     Args:
         fields: Command attributes by name.
-        checked: The names were already checked (bulk adds check each key set once).
         copy: Deep-copy the values; False hands the caller's objects over to the store.
 
     Returns:
@@ -137,8 +134,7 @@ def normalise_fields(
     Raises:
         ValueError: On an unknown field name (catches test typos).
     """
-    if not checked:
-        check_field_names(fields)
+    check_field_names(fields)
     result = clone(fields) if copy else dict(fields)
     for name in TIMESTAMP_FIELDS:
         if isinstance(result.get(name), datetime):
@@ -146,21 +142,18 @@ def normalise_fields(
     return result
 
 
-def new_command(
-    fields: dict[str, Any], now: datetime, *, checked: bool = False, copy: bool = True
-) -> dict[str, Any]:
+def new_command(fields: dict[str, Any], now: datetime, *, copy: bool = True) -> dict[str, Any]:
     """Build a complete stored command from defaults plus the given fields.
 
     Args:
         fields: Overrides, by Command attribute name.
         now: Default CreatedTime.
-        checked: The field names were already checked.
         copy: Deep-copy the given values (False: the store takes them over).
 
     Returns:
         The stored command.
     """
-    given = normalise_fields(fields, checked=checked, copy=copy)
+    given = normalise_fields(fields, copy=copy)
     if len(given) == len(COMMAND_FIELDS) and given["CommandId"] and given["CreatedTime"]:
         # Every attribute given (bulk sample data): no defaults to build.
         command = {name: given[name] for name in COMMAND_FIELDS}
