@@ -8,8 +8,8 @@ drawn from a second generator seeded from the same seed, after the commands, so
 adding it changed none of the commands a seed gives.
 
 Filling is built for size (200,000 commands in a region take seconds): commands are
-generated and stored in batches through ``add_commands``, which checks field names
-once per batch and takes the freshly generated values over without copying them.
+generated and stored in batches through ``add_commands``, which checks field names and
+takes the freshly generated values over without copying them.
 The generators draw exactly the same random numbers as the straightforward
 ``rng.choices``/``rng.choice`` calls they replace, so a seed still means the same data.
 """
