@@ -17,10 +17,10 @@ from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
-from tencentcloud.tat.v20201028 import tat_client
 
 from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
+from tap_cloudcommands.tat_sdk import TatClient
 
 if t.TYPE_CHECKING:
     import logging
@@ -220,7 +220,7 @@ class TencentConnector:
         """
         self._config = config
         self._logger = logger
-        self._clients: dict[str, tat_client.TatClient] = {}
+        self._clients: dict[str, TatClient] = {}
         self._limiters: dict[tuple[str, str], SlidingWindowRateLimiter] = {}
         self._lock = threading.Lock()
         self._redact = Redactor(
@@ -275,20 +275,19 @@ class TencentConnector:
         # English error messages; the SDK's default language is zh-CN.
         return ClientProfile(httpProfile=http_profile, language="en-US")
 
-    def client(self, region: str) -> tat_client.TatClient:
+    def client(self, region: str) -> TatClient:
         """Return the TAT client for a region, creating it once.
 
         Args:
             region: A Tencent Cloud region, e.g. ap-guangzhou.
 
         Returns:
-            The SDK client (its own retryer left off: ours retries).
+            The SDK client (its own retryer left off: ours retries; ``call`` checks
+            each answer's body).
         """
         with self._lock:
             if region not in self._clients:
-                self._clients[region] = tat_client.TatClient(
-                    self.credential, region, self._profile()
-                )
+                self._clients[region] = TatClient(self.credential, region, self._profile())
             return self._clients[region]
 
     def limiter(self, region: str, action: str) -> SlidingWindowRateLimiter:
@@ -359,12 +358,13 @@ class TencentConnector:
         def call_once() -> dict[str, t.Any]:
             limiter.acquire()
             try:
-                # call() is what the SDK's own action methods use; msgspec then reads
-                # the body in C, several times faster than the json.loads of call_json.
+                # call() is what the SDK's own action methods use; the body is read
+                # once, by msgspec in C (see tat_sdk for the SDK's parse left out).
                 body = msgspec.json.decode(client.call(action, params))
             except (ValueError, KeyError, TypeError, msgspec.DecodeError) as exc:
                 # A truncated or non-JSON body, or JSON without Response/RequestId (a
-                # proxy's own answer): the SDK's parsing trips over them in these ways.
+                # proxy's own answer); ValueError and KeyError are how the SDK's own
+                # parse fails on them, should a later SDK version parse again.
                 reason = f"{type(exc).__name__}: {exc}"
                 raise TransientResponseError("MalformedResponse", reason) from None
             response = self._checked_response(body)
@@ -379,8 +379,8 @@ class TencentConnector:
 
     @staticmethod
     def _checked_response(body: object) -> dict[str, t.Any]:
-        # The SDK raises for error bodies only when Content-Type is exactly
-        # application/json; anything else comes back here, so look for Error ourselves.
+        # The only check of an answer's Error: the SDK's own is left out (tat_sdk), and
+        # it only looked when Content-Type was exactly application/json or text/plain.
         response = body.get("Response") if isinstance(body, dict) else None
         if not isinstance(response, dict):
             raise TransientResponseError("MalformedResponse", "no Response object in the body")

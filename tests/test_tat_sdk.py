@@ -1,0 +1,108 @@
+"""The tap's TAT client: environment settings resolved once, answers parsed once."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import requests
+from tencentcloud.common import credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.tat.v20201028 import tat_client as sdk_tat_client
+
+from tap_cloudcommands.errors import CloudAPIError
+from tap_cloudcommands.tat_sdk import TatClient
+from tap_cloudcommands.tencent import TencentConnector
+from tests.conftest import emulator_config
+from tests.emulators import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY, Fault
+
+pytestmark = pytest.mark.usefixtures("isolated_sdk_environment")
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+CORPORATE_PROXY = "http://proxy.corp.example:3128"
+
+
+def chosen_proxy(client: sdk_tat_client.TatClient) -> str | None:
+    """The proxy requests would use for the client's next call, found as Session.request does."""
+    connection = client.request.conn
+    url = f"https://{client.request.host}/"
+    settings = connection._session.merge_environment_settings(  # noqa: SLF001 - the SDK's session
+        url, connection.proxy or {}, True, connection.certification, None
+    )
+    return requests.utils.select_proxy(url, settings["proxies"])
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({}, None),
+        ({"HTTPS_PROXY": CORPORATE_PROXY}, CORPORATE_PROXY),
+        ({"https_proxy": CORPORATE_PROXY, "NO_PROXY": "tat.tencentcloudapi.com"}, None),
+        # The SDK reads no ALL_PROXY and no suffix in NO_PROXY; requests does.
+        ({"ALL_PROXY": "socks5://proxy.corp.example:1080"}, "socks5://proxy.corp.example:1080"),
+        ({"ALL_PROXY": CORPORATE_PROXY, "no_proxy": ".tencentcloudapi.com"}, None),
+        # The SDK's own proxy wins over requests' bypass list, as it always did.
+        ({"HTTPS_PROXY": CORPORATE_PROXY, "NO_PROXY": ".tencentcloudapi.com"}, CORPORATE_PROXY),
+    ],
+)
+def test_proxies_from_the_environment_are_chosen_as_before(monkeypatch, environment, expected):
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    secret = credential.Credential("AKIDexample", "example-key")
+
+    sdk_client = sdk_tat_client.TatClient(secret, "ap-guangzhou", ClientProfile())
+    tap_client = TatClient(secret, "ap-guangzhou", ClientProfile())
+
+    assert chosen_proxy(sdk_client) == expected
+    assert chosen_proxy(tap_client) == expected
+    assert tap_client.request.conn._session.trust_env is False  # noqa: SLF001 - the SDK's session
+
+
+def test_a_netrc_entry_for_the_endpoint_no_longer_replaces_the_signature(
+    monkeypatch, tmp_path, tat_emulator
+):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password not-for-tencent\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    tat_emulator.add_commands("ap-guangzhou", [{"CommandId": "cmd-netrc001"}])
+    profile = ClientProfile(
+        httpProfile=HttpProfile(endpoint=tat_emulator.url.split("//")[1], protocol="http")
+    )
+    secret = credential.Credential(EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY)
+
+    # The plain SDK client lets requests swap its signed Authorization for Basic auth.
+    with pytest.raises(TencentCloudSDKException) as refused:
+        sdk_tat_client.TatClient(secret, "ap-guangzhou", profile).call_json(
+            "DescribeCommands", {}
+        )
+    assert str(refused.value.code).startswith("AuthFailure")
+
+    answer = TencentConnector(emulator_config(None, tat_emulator), logging.getLogger()).call(
+        "ap-guangzhou", "DescribeCommands", {}
+    )
+    assert [command["CommandId"] for command in answer["CommandSet"]] == ["cmd-netrc001"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [
+        (Fault("throttle", count=10), "RequestLimitExceeded"),
+        (Fault("malformed", count=10), "MalformedResponse"),
+    ],
+)
+def test_error_and_malformed_answers_are_still_caught_without_the_sdks_parse(
+    tat_emulator, fault, code
+):
+    tat_emulator.inject(fault)
+    connector = TencentConnector(
+        emulator_config(None, tat_emulator) | {"tencent_max_attempts": 2}, logging.getLogger()
+    )
+    with pytest.raises(CloudAPIError) as failed:
+        connector.call("ap-guangzhou", "DescribeCommands", {})
+    assert failed.value.code == code
