@@ -1,7 +1,7 @@
 """The Tencent SDK's TAT client, with two per-call costs paid once or not at all.
 
-Eight regions paged at 20 calls/s each keep one interpreter busy; per page the SDK spent
-about as much CPU on two things the tap does not need as on everything else:
+Eight regions paged at 20 calls/s each keep one interpreter busy, and about a third of
+the CPU a page cost went to two things the tap does not need (BENCHMARKS.md):
 
 - ``AbstractClient.call`` parses every JSON answer with ``json.loads`` only to look for
   ``Response.Error``, then returns the raw body. ``TencentConnector.call`` decodes that
@@ -33,7 +33,12 @@ if t.TYPE_CHECKING:
 class TatClient(tat_client.TatClient):  # type: ignore[misc]
     """A TAT client whose caller checks each answer's body itself."""
 
-    def __init__(self, credential: t.Any, region: str, profile: ClientProfile) -> None:  # noqa: ANN401 - the SDK's credential classes share no base
+    def __init__(
+        self,
+        credential: t.Any,  # noqa: ANN401 - the SDK's credential classes share no base
+        region: str,
+        profile: ClientProfile,
+    ) -> None:
         """Create the SDK client and resolve its environment settings once.
 
         Args:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 import requests
-from tencentcloud.common import credential
+from tencentcloud.common import abstract_client, credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
@@ -28,8 +29,8 @@ def chosen_proxy(client: sdk_tat_client.TatClient) -> str | None:
     """The proxy requests would use for the client's next call, found as Session.request does."""
     connection = client.request.conn
     url = f"https://{client.request.host}/"
-    settings = connection._session.merge_environment_settings(  # noqa: SLF001 - the SDK's session
-        url, connection.proxy or {}, True, connection.certification, None
+    settings = connection._session.merge_environment_settings(
+        url, connection.proxy or {}, stream=True, verify=connection.certification, cert=None
     )
     return requests.utils.select_proxy(url, settings["proxies"])
 
@@ -60,7 +61,7 @@ def test_proxies_from_the_environment_are_chosen_as_before(monkeypatch, environm
 
     assert chosen_proxy(sdk_client) == expected
     assert chosen_proxy(tap_client) == expected
-    assert tap_client.request.conn._session.trust_env is False  # noqa: SLF001 - the SDK's session
+    assert tap_client.request.conn._session.trust_env is False
 
 
 def test_a_netrc_entry_for_the_endpoint_no_longer_replaces_the_signature(
@@ -78,15 +79,47 @@ def test_a_netrc_entry_for_the_endpoint_no_longer_replaces_the_signature(
 
     # The plain SDK client lets requests swap its signed Authorization for Basic auth.
     with pytest.raises(TencentCloudSDKException) as refused:
-        sdk_tat_client.TatClient(secret, "ap-guangzhou", profile).call_json(
-            "DescribeCommands", {}
-        )
+        sdk_tat_client.TatClient(secret, "ap-guangzhou", profile).call_json("DescribeCommands", {})
     assert str(refused.value.code).startswith("AuthFailure")
 
     answer = TencentConnector(emulator_config(None, tat_emulator), logging.getLogger()).call(
         "ap-guangzhou", "DescribeCommands", {}
     )
     assert [command["CommandId"] for command in answer["CommandSet"]] == ["cmd-netrc001"]
+
+
+class CountingJson:
+    """The json module, counting the SDK's calls of ``loads``."""
+
+    def __init__(self) -> None:
+        self.loads_calls = 0
+
+    def loads(self, *args, **kwargs):
+        self.loads_calls += 1
+        return json.loads(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(json, name)
+
+
+def test_each_answer_is_parsed_once_by_the_tap_not_again_by_the_sdk(monkeypatch, tat_emulator):
+    tat_emulator.add_commands("ap-guangzhou", [{"CommandId": f"cmd-once{n:04d}"} for n in range(3)])
+    sdk_json = CountingJson()
+    # Should the SDK route answers past another parse, the CPU saved per page is lost.
+    monkeypatch.setattr(abstract_client, "json", sdk_json)
+    connector = TencentConnector(emulator_config(None, tat_emulator), logging.getLogger())
+
+    page = connector.fetch_page("ap-guangzhou", "DescribeCommands", "CommandSet", 0, 100)
+
+    assert len(page.items) == page.total == 3
+    assert sdk_json.loads_calls == 0
+    sdk_client = sdk_tat_client.TatClient(
+        credential.Credential(EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY),
+        "ap-guangzhou",
+        connector.client("ap-guangzhou").profile,
+    )
+    sdk_client.call("DescribeCommands", {})
+    assert sdk_json.loads_calls == 1, "the plain SDK client parses each answer itself"
 
 
 @pytest.mark.parametrize(
