@@ -10,14 +10,14 @@ import requests
 from tencentcloud.common import abstract_client, credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.tat.v20201028 import tat_client as sdk_tat_client
 
 from tap_cloudcommands.errors import CloudAPIError
 from tap_cloudcommands.tat_sdk import TatClient
 from tap_cloudcommands.tencent import TencentConnector
 from tests.conftest import emulator_config
-from tests.emulators import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY, Fault
+from tests.emulators import Fault
+from tests.test_emulators import make_tat_client
 
 pytestmark = pytest.mark.usefixtures("isolated_sdk_environment")
 
@@ -72,14 +72,10 @@ def test_a_netrc_entry_for_the_endpoint_no_longer_replaces_the_signature(
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     tat_emulator.add_commands("ap-guangzhou", [{"CommandId": "cmd-netrc001"}])
-    profile = ClientProfile(
-        httpProfile=HttpProfile(endpoint=tat_emulator.url.split("//")[1], protocol="http")
-    )
-    secret = credential.Credential(EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY)
 
     # The plain SDK client lets requests swap its signed Authorization for Basic auth.
     with pytest.raises(TencentCloudSDKException) as refused:
-        sdk_tat_client.TatClient(secret, "ap-guangzhou", profile).call_json("DescribeCommands", {})
+        make_tat_client(tat_emulator).call_json("DescribeCommands", {})
     assert str(refused.value.code).startswith("AuthFailure")
 
     answer = TencentConnector(emulator_config(None, tat_emulator), logging.getLogger()).call(
@@ -113,12 +109,7 @@ def test_each_answer_is_parsed_once_by_the_tap_not_again_by_the_sdk(monkeypatch,
 
     assert len(page.items) == page.total == 3
     assert sdk_json.loads_calls == 0
-    sdk_client = sdk_tat_client.TatClient(
-        credential.Credential(EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY),
-        "ap-guangzhou",
-        connector.client("ap-guangzhou").profile,
-    )
-    sdk_client.call("DescribeCommands", {})
+    make_tat_client(tat_emulator).call("DescribeCommands", {})
     assert sdk_json.loads_calls == 1, "the plain SDK client parses each answer itself"
 
 
