@@ -424,15 +424,22 @@ def memory(small: int, large: int) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def history_scenarios(*, quick: bool) -> list[tuple[str, str, str, str]]:
+    """Scenarios 6 and 7 (benchmarks/history.py), which builds on this module."""
+    from benchmarks.history import history  # noqa: PLC0415 - it imports this module
+
+    return history(quick)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per timing (median)")
     parser.add_argument("--quick", action="store_true", help="smaller data, one run")
     parser.add_argument(
         "--only",
-        default="overhead,rates,calls,memory",
+        default="overhead,rates,calls,memory,history",
         help="comma-separated scenarios to run (default: all): overhead (1), rates (2, 3), "
-        "calls (4), memory (5)",
+        "calls (4), memory (5), history (6, 7)",
     )
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
@@ -441,6 +448,7 @@ def main() -> None:
         "rates": lambda: rate_limited(runs),
         "calls": api_calls,
         "memory": lambda: memory(10_000, 50_000 if args.quick else 200_000),
+        "history": lambda: history_scenarios(quick=args.quick),
     }
     chosen = args.only.split(",")
     if unknown := set(chosen) - set(scenarios):

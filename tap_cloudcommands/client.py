@@ -8,13 +8,17 @@ import typing as t
 from functools import cached_property
 
 import singer_sdk.singerlib as singer
+
+# The SDK's names for a partition's not-yet-final bookmark, which advance_bookmark sets
+# (tests/test_units.py fails if the SDK stops promoting it).
+from singer_sdk.helpers._state import PROGRESS_MARKER_NOTE, PROGRESS_MARKERS
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import Stream
 from typing_extensions import override
 
 from tap_cloudcommands.conform import Findings, compile_conformer, compile_fit_check
 from tap_cloudcommands.errors import CloudCommandsError
-from tap_cloudcommands.feeds import PageFeed
+from tap_cloudcommands.feeds import FeedGroup, PageFeed
 from tap_cloudcommands.timestamps import UTC, format_timestamp, parse_timestamp, utc_now
 
 if t.TYPE_CHECKING:
@@ -22,6 +26,9 @@ if t.TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context, Record
     from singer_sdk.tap_base import Tap
+
+UNSORTED_NOTE = "Progress is not resumable if interrupted."
+FULL_TABLE = "FULL_TABLE"
 
 # Records requested or updated during a sync may carry a cloud timestamp slightly behind
 # the tap's clock; the bookmark stays this far behind the sync start so they are re-read.
@@ -57,6 +64,8 @@ class RegionPartitionedStream(Stream):
         self._conform = compile_conformer(self.schema)
         self._fits = compile_fit_check(self.schema)
         self._feeds: dict[str, PageFeed] | None = None
+        # Every region's fetching stops at the stream's first failure.
+        self.feed_group = FeedGroup()
         self._dropped_fields: set[str] = set()
         self._highest_values: dict[object, str] = {}
 
@@ -97,8 +106,12 @@ class RegionPartitionedStream(Stream):
             context: The region partition.
 
         Returns:
-            The bookmark or ``start_date``, whichever is later; None means everything.
+            The bookmark or ``start_date``, whichever is later; None means everything,
+            as it does for a catalog that asks for FULL_TABLE (the SDK's own streams
+            apply neither bookmark nor ``start_date`` then).
         """
+        if self.replication_method == FULL_TABLE:
+            return None
         state = self.state_manager.get_context_state(context)
         candidates = []
         bookmark = state.get("replication_key_value")
@@ -133,6 +146,25 @@ class RegionPartitionedStream(Stream):
         self.state_manager.write_replication_key_signpost(
             format_timestamp(ceiling), context=context
         )
+
+    def advance_bookmark(self, context: Context, instant: dt.datetime) -> None:
+        """Let this partition's bookmark reach ``instant`` even if no record was that new.
+
+        Only for a read shown complete up to ``instant``: then nothing at or before it was
+        left unread, however quiet the region. Without this a quiet region's bookmark
+        would stay at its newest record, and every sync would read back from there.
+
+        Args:
+            context: The region partition.
+            instant: Every record updated before it has been emitted.
+        """
+        state = self.state_manager.get_context_state(context)
+        markers = state.setdefault(PROGRESS_MARKERS, {PROGRESS_MARKER_NOTE: UNSORTED_NOTE})
+        value = format_timestamp(instant)
+        current = markers.get("replication_key_value")
+        if not isinstance(current, str) or current < value:
+            markers["replication_key"] = self.replication_key
+            markers["replication_key_value"] = value
 
     @cached_property
     def api_keys(self) -> tuple[str, ...]:
@@ -297,6 +329,10 @@ class RegionPartitionedStream(Stream):
         feed = self._region_feeds()[region]
         try:
             yield from self.region_records(context, region, feed.items())
+        except Exception as error:
+            # Stop every region's fetching now, not when the process exits.
+            self.feed_group.fail(error)
+            raise
         finally:
             feed.close()
 
@@ -307,6 +343,7 @@ class RegionPartitionedStream(Stream):
                 context["Region"]: PageFeed(
                     f"{self.name}-{context['Region']}",
                     self.fetch_pages(context, context["Region"]),
+                    group=self.feed_group,
                 )
                 for context in self.partitions or []
             }

@@ -15,7 +15,7 @@ import threading
 import time
 import typing as t
 
-DEFAULT_MARGIN_SECONDS = 0.1
+DEFAULT_MARGIN_SECONDS = 0.05
 # Float sums of waits can land a hair short of the window's end; that counts as the end.
 EPSILON_SECONDS = 1e-6
 

@@ -16,6 +16,7 @@ from tap_cloudcommands.aws import DEFAULT_MAX_ATTEMPTS as DEFAULT_AWS_MAX_ATTEMP
 from tap_cloudcommands.aws import SSM_MAX_PAGE_SIZE
 from tap_cloudcommands.streams import (
     DEFAULT_SSM_STATUS_LOOKBACK_DAYS,
+    DEFAULT_TAT_HISTORY_MARGIN_SECONDS,
     DEFAULT_TAT_TASK_OUTPUT_MAX_CHARS,
 )
 from tap_cloudcommands.tencent import (
@@ -160,7 +161,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.IntegerType(minimum=1, maximum=TAT_MAX_PAGE_SIZE),
         default=TAT_MAX_PAGE_SIZE,
         description="DescribeCommands, DescribeInvocations and DescribeInvocationTasks "
-        "Limit (1-100).",
+        "Limit (1-100; pages overlap by one item, so 1 is read as 2).",
+    ),
+    th.Property(
+        "tat_history_margin_seconds",
+        th.IntegerType(minimum=0, maximum=30 * 86_400),
+        default=DEFAULT_TAT_HISTORY_MARGIN_SECONDS,
+        description="Incremental tat_invocations and tat_invocation_tasks scans stop at runs "
+        "created before the bookmark minus TAT's longest run (86,400 s) minus this margin "
+        "(delivery delays, clocks apart).",
     ),
     th.Property(
         "tat_task_output",

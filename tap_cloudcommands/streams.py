@@ -24,7 +24,7 @@ from tap_cloudcommands.schemas import (
     TAT_INVOCATION_SCHEMA,
     TAT_INVOCATION_TASK_SCHEMA,
 )
-from tap_cloudcommands.tencent import TAT_MAX_PAGE_SIZE, OffsetScan, TencentConnector
+from tap_cloudcommands.tencent import TAT_MAX_PAGE_SIZE, TencentConnector
 from tap_cloudcommands.timestamps import EPOCH, instant_and_text
 
 if t.TYPE_CHECKING:
@@ -33,10 +33,17 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
 
+    from tap_cloudcommands.tat_scan import OffsetScan
+
 # A command or invocation in any other status may still change, so it is read again.
 SSM_FINAL_STATUSES = frozenset({"Success", "Cancelled", "Failed", "TimedOut"})
 DEFAULT_SSM_STATUS_LOOKBACK_DAYS = 7
 DEFAULT_TAT_TASK_OUTPUT_MAX_CHARS = 8192
+# A TAT run changes only while it runs, and a command's Timeout is at most 86,400 s (the
+# SDK models of RunCommand, InvokeCommand and CreateCommand: "取值范围[1, 86400]").
+TAT_MAX_RUN_SECONDS = 86_400
+# On top of that: delivery delays, the agent's last report, clocks apart.
+DEFAULT_TAT_HISTORY_MARGIN_SECONDS = 3_600
 
 
 class TimestampFields:
@@ -221,16 +228,22 @@ class SSMCommandInvocationsStream(SSMStream):
 class TATStream(RegionPartitionedStream):
     """A Tencent Cloud TAT Describe* list, per region, by ``UpdatedTime``.
 
-    The TAT APIs have no time filter, so each sync pages through the whole list and keeps
-    items updated at or after the region's bookmark. A scan over a list that shifted
-    under it is repeated; if it never settles, the bookmark does not move.
+    The TAT APIs have no time filter: each sync pages through the list, newest first,
+    with a scan that proves it skipped nothing (``tat_scan``), and keeps items updated at
+    or after the region's bookmark. Lists of runs (:attr:`history`) end the scan at
+    items created before the bookmark minus :data:`TAT_MAX_RUN_SECONDS` and the margin
+    setting: older runs ended before the bookmark, so they cannot have changed since.
+    The bookmark advances only after a scan shown complete.
     """
 
     replication_key = "UpdatedTime"
     regions_setting = "tencent_regions"
     action: t.ClassVar[str]
     item_key: t.ClassVar[str]
+    id_key: t.ClassVar[str]
     timestamp_fields: t.ClassVar[tuple[str, ...]]
+    # Runs stop changing when they end; saved commands can be edited at any time.
+    history: t.ClassVar[bool] = True
 
     def __init__(self, tap: Tap, connector: TencentConnector) -> None:
         """Attach the Tencent connector shared by the tap's TAT streams.
@@ -255,14 +268,31 @@ class TATStream(RegionPartitionedStream):
             record: A copy of one API object.
         """
 
+    def scan_stop_before(self, start: dt.datetime | None) -> dt.datetime | None:
+        """Runs created before this instant cannot have changed since ``start``.
+
+        Args:
+            start: The region's bookmark or ``start_date``; None reads everything.
+
+        Returns:
+            None (read the whole list) for saved commands or without a start.
+        """
+        if not self.history or start is None:
+            return None
+        margin = self.config.get("tat_history_margin_seconds", DEFAULT_TAT_HISTORY_MARGIN_SECONDS)
+        return start - dt.timedelta(seconds=TAT_MAX_RUN_SECONDS + margin)
+
     @override
     def fetch_pages(self, context: Context, region: str) -> Iterable[list[dict[str, t.Any]]]:
         scan = self.connector.scan(
             region,
             self.action,
             self.item_key,
+            self.id_key,
             page_size=self.config.get("tat_page_size", TAT_MAX_PAGE_SIZE),
             params=self.request_params(),
+            stop_before=self.scan_stop_before(self.starting_time(context)),
+            stop=self.feed_group.stop,
         )
         self._scans[region] = scan
         return scan.pages()
@@ -281,11 +311,15 @@ class TATStream(RegionPartitionedStream):
             if start is not None and updated is not None and updated < start:
                 continue
             yield record
-        if self._scans[region].consistent:
-            self.cap_bookmark(context, self.bookmark_ceiling)
+        scan = self._scans[region]
+        if scan.exact:
+            ceiling = self.bookmark_ceiling
+            self.advance_bookmark(context, ceiling)
+            self.cap_bookmark(context, ceiling)
         else:
             self.logger.warning(
-                "Stream %s, region %s: the list never held still; bookmark not advanced",
+                "Stream %s, region %s: the scan could not be shown complete; bookmark not "
+                "advanced, the next sync reads the same stretch again",
                 self.name,
                 region,
             )
@@ -300,6 +334,8 @@ class TATCommandsStream(TATStream):
     schema = TAT_COMMAND_SCHEMA
     action = "DescribeCommands"
     item_key = "CommandSet"
+    id_key = "CommandId"
+    history = False
     timestamp_fields = ("UpdatedTime", "CreatedTime")
 
 
@@ -311,6 +347,7 @@ class TATInvocationsStream(TATStream):
     schema = TAT_INVOCATION_SCHEMA
     action = "DescribeInvocations"
     item_key = "InvocationSet"
+    id_key = "InvocationId"
     timestamp_fields = ("UpdatedTime", "CreatedTime", "StartTime", "EndTime")
 
 
@@ -327,6 +364,7 @@ class TATInvocationTasksStream(TATStream):
     schema = TAT_INVOCATION_TASK_SCHEMA
     action = "DescribeInvocationTasks"
     item_key = "InvocationTaskSet"
+    id_key = "InvocationTaskId"
     timestamp_fields = (
         "UpdatedTime",
         "CreatedTime",

@@ -1,13 +1,10 @@
-"""Tencent Cloud side: TAT clients per region, rate limits, retries and shift-safe scans."""
+"""Tencent Cloud side: TAT clients per region, rate limits, retries, exact scans of lists."""
 
 from __future__ import annotations
 
-import collections
-import dataclasses
 import json
 import threading
 import typing as t
-from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cached_property
 from urllib.parse import urlsplit
 
@@ -20,19 +17,19 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 
 from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
+from tap_cloudcommands.tat_scan import OffsetScan, Page, ScanStoppedError
 from tap_cloudcommands.tat_sdk import TatClient
 
 if t.TYPE_CHECKING:
+    import datetime as dt
     import logging
-    from collections.abc import Callable, Generator, Iterator, Mapping
+    import threading as th
+    from collections.abc import Callable, Mapping
 
 CLOUD = "Tencent Cloud"
 TAT_MAX_PAGE_SIZE = 100
 DEFAULT_REQUESTS_PER_SECOND = 20
 DEFAULT_MAX_ATTEMPTS = 5
-MAX_SCANS = 3
-# Pages of one list in flight at once: at 100 ms a call, 4 keep 20 calls/s busy.
-PAGE_WORKERS = 4
 REQUEST_TIMEOUT_SECONDS = 60
 
 RETRYABLE_CODES = (
@@ -78,125 +75,6 @@ def is_retryable(exc: Exception) -> bool:
     return code.startswith(RETRYABLE_CODES)
 
 
-@dataclasses.dataclass(frozen=True)
-class Page:
-    """One Offset/Limit page of a TAT Describe* call."""
-
-    total: int
-    items: list[dict[str, t.Any]]
-
-
-class OffsetScan:
-    """Reads every page of an Offset-paged list, and notices when the list shifts.
-
-    The first page gives ``TotalCount``, which fixes every later page's offset, so later
-    pages are fetched several at a time (each call still waits for the region's rate
-    limit) and handed on in order.
-
-    Offset paging over a list that changes between pages can skip an item (a delete
-    moves later items to offsets already read). A change of ``TotalCount`` or a page
-    shorter than its place in the list shows the list moved; the scan then starts over,
-    up to ``max_scans`` times. ``consistent`` is True only once a whole scan saw no shift,
-    so a caller knows whether it may advance its bookmark. Items seen in an abandoned
-    scan are still handed on: delivery is at-least-once.
-    """
-
-    def __init__(  # noqa: PLR0913 - each knob is its own concern
-        self,
-        fetch_page: Callable[[int, int], Page],
-        *,
-        page_size: int,
-        describe: str,
-        logger: logging.Logger,
-        max_scans: int = MAX_SCANS,
-        workers: int = PAGE_WORKERS,
-    ) -> None:
-        """Set up a scan; nothing is fetched until iteration.
-
-        Args:
-            fetch_page: Called with (offset, limit); returns a page. Called from
-                several threads at once.
-            page_size: Items per call.
-            describe: How to name the list in log lines, e.g. "DescribeCommands in X".
-            logger: Where shifts are reported.
-            max_scans: Full scans to try before giving up on a consistent one.
-            workers: Pages fetched at the same time.
-        """
-        self._fetch_page = fetch_page
-        self._page_size = page_size
-        self._describe = describe
-        self._logger = logger
-        self._max_scans = max_scans
-        self._workers = workers
-        self.consistent = False
-
-    def __iter__(self) -> Iterator[dict[str, t.Any]]:
-        """Yield every item, in page order.
-
-        Yields:
-            The items of each page.
-        """
-        for page in self.pages():
-            yield from page
-
-    def pages(self) -> Iterator[list[dict[str, t.Any]]]:
-        """Yield every page in order, rescanning when the list shifts.
-
-        Yields:
-            Each page's items.
-        """
-        for scan_number in range(1, self._max_scans + 1):
-            shift = yield from self._scan_once()
-            if shift is None:
-                self.consistent = True
-                return
-            more = "rescanning" if scan_number < self._max_scans else "giving up"
-            self._logger.warning(
-                "%s changed during scan %d of %d (%s); %s",
-                self._describe,
-                scan_number,
-                self._max_scans,
-                shift,
-                more,
-            )
-
-    def _scan_once(self) -> Generator[list[dict[str, t.Any]], None, str | None]:
-        first = self._fetch_page(0, self._page_size)
-        total = first.total
-        yield first.items
-        if len(first.items) < min(self._page_size, total):
-            return f"{len(first.items)} items on the first page of {total}"
-        offsets = iter(range(self._page_size, total, self._page_size))
-        pool = ThreadPoolExecutor(self._workers, thread_name_prefix="tat-page")
-        try:
-            ahead: collections.deque[tuple[int, Future[Page]]] = collections.deque()
-
-            def submit_next() -> None:
-                if (offset := next(offsets, None)) is not None:
-                    ahead.append((offset, pool.submit(self._fetch_page, offset, self._page_size)))
-
-            for _ in range(2 * self._workers):
-                submit_next()
-            while ahead:
-                offset, future = ahead.popleft()
-                page = future.result()
-                shift = None
-                if page.total != total:
-                    shift = f"TotalCount went from {total} to {page.total}"
-                elif len(page.items) < min(self._page_size, total - offset):
-                    shift = f"{len(page.items)} items at offset {offset} of {total}"
-                if shift is not None:
-                    # Pages of the abandoned scan still in flight finish first, so the next
-                    # scan's calls never overlap them (nor their place in the rate limit).
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    return shift
-                yield page.items
-                submit_next()
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-        return None
-
-
 def _credentials_error(exc: TencentCloudSDKException, message: str, hint: str) -> CloudAuthError:
     return CloudAuthError(
         cloud=CLOUD,
@@ -210,6 +88,9 @@ def _credentials_error(exc: TencentCloudSDKException, message: str, hint: str) -
 
 class TencentConnector:
     """Builds TAT clients per region and calls them within the rate limit, with retries."""
+
+    # Seconds of the first retry pause (full jitter, doubling up to 20 s).
+    retry_base_seconds: t.ClassVar[float] = 0.5
 
     def __init__(self, config: Mapping[str, t.Any], logger: logging.Logger) -> None:
         """Keep the settings; nothing is called until a client is needed.
@@ -313,6 +194,7 @@ class TencentConnector:
         params: dict[str, t.Any],
         *,
         check: Callable[[dict[str, t.Any]], None] | None = None,
+        stop: th.Event | None = None,
     ) -> dict[str, t.Any]:
         """Call a TAT action within the region's rate limit, retrying transient faults.
 
@@ -321,6 +203,7 @@ class TencentConnector:
             action: The API action, e.g. "DescribeCommands".
             params: The request body.
             check: Raises TransientResponseError when an answer is not usable.
+            stop: Once set, no further attempt is made (ScanStoppedError).
 
         Returns:
             The ``Response`` object of the answer.
@@ -332,7 +215,14 @@ class TencentConnector:
         client = self.client(region)
         limiter = self.limiter(region, action)
 
+        def stop_if_asked() -> None:
+            if stop is not None and stop.is_set():
+                msg = f"{action} in {region}"
+                raise ScanStoppedError(msg)
+
         def log_retry(details: t.Any) -> None:  # noqa: ANN401 - backoff's details dict
+            # The sync failed elsewhere: neither wait nor log, stop here.
+            stop_if_asked()
             exc = details["exception"]
             self._logger.warning(
                 "Tencent Cloud %s in %s: %s; retry %d of %d in %.1fs",
@@ -349,14 +239,16 @@ class TencentConnector:
             (TencentCloudSDKException, TransientResponseError),
             giveup=lambda exc: not is_retryable(exc),
             max_tries=self.max_attempts,
-            factor=0.5,
+            factor=self.retry_base_seconds,
             max_value=20,
             jitter=backoff.full_jitter,
             on_backoff=log_retry,
             logger=None,
         )
         def call_once() -> dict[str, t.Any]:
+            stop_if_asked()
             limiter.acquire()
+            stop_if_asked()
             try:
                 # call() is what the SDK's own action methods use; the body is read
                 # once, by msgspec in C (see tat_sdk for the SDK's parse left out).
@@ -417,6 +309,7 @@ class TencentConnector:
         limit: int,
         *,
         params: Mapping[str, t.Any] | None = None,
+        stop: th.Event | None = None,
     ) -> Page:
         """Fetch one Offset/Limit page and check its shape.
 
@@ -430,6 +323,7 @@ class TencentConnector:
             offset: Items to skip.
             limit: Items per page, at most 100.
             params: More request members, e.g. ``{"HideOutput": False}``.
+            stop: Once set, no further attempt is made.
 
         Returns:
             The page.
@@ -450,33 +344,48 @@ class TencentConnector:
                 )
 
         request = {**(params or {}), "Offset": offset, "Limit": limit}
-        response = self.call(region, action, request, check=check)
+        response = self.call(region, action, request, check=check, stop=stop)
         return Page(total=response["TotalCount"], items=response[item_key])
 
-    def scan(
+    def scan(  # noqa: PLR0913 - the list, its paging and when to stop
         self,
         region: str,
         action: str,
         item_key: str,
+        id_key: str,
+        *,
         page_size: int = TAT_MAX_PAGE_SIZE,
         params: Mapping[str, t.Any] | None = None,
+        stop_before: dt.datetime | None = None,
+        stop: th.Event | None = None,
     ) -> OffsetScan:
-        """Return a shift-safe scan over every item of a Describe* list.
+        """Return an exact scan over a Describe* list (see ``tat_scan``).
 
         Args:
             region: A Tencent Cloud region.
             action: A Describe* action with Offset/Limit paging.
             item_key: The list member of the answer.
-            page_size: Items per call, 1..100.
+            id_key: The member that identifies an item.
+            page_size: Items per call, 1..100 (at least 2 are asked for).
             params: More request members of every call.
+            stop_before: End the scan once items were created before this instant.
+            stop: Set by the stream when the sync fails: the scan stops.
 
         Returns:
-            An iterable scan; read its ``consistent`` flag after iterating.
+            An iterable scan; read its ``exact`` flag after iterating.
         """
 
         def fetch(offset: int, limit: int) -> Page:
-            return self.fetch_page(region, action, item_key, offset, limit, params=params)
+            return self.fetch_page(
+                region, action, item_key, offset, limit, params=params, stop=stop
+            )
 
         return OffsetScan(
-            fetch, page_size=page_size, describe=f"{action} in {region}", logger=self._logger
+            fetch,
+            page_size=page_size,
+            describe=f"{action} in {region}",
+            logger=self._logger,
+            id_key=id_key,
+            stop_before=stop_before,
+            stop=stop,
         )

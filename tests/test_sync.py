@@ -123,8 +123,16 @@ def test_final_state_has_one_bookmark_per_stream_and_region(tmp_path, ssm, tat, 
         for partition in state["partitions"]:
             newest = max(c[field] for c in emulator.commands(partition["context"]["Region"]))
             assert partition["replication_key"] == field
-            assert partition["replication_key_value"] == format_timestamp(newest)
-            assert parse_timestamp(partition["replication_key_value"]) < started
+            bookmark = parse_timestamp(partition["replication_key_value"])
+            if stream == "ssm_commands":
+                assert bookmark == newest
+            else:
+                # A TAT scan shown complete: the sync's start minus five minutes.
+                assert newest < bookmark
+                assert (
+                    started - dt.timedelta(minutes=5) <= bookmark <= now() - dt.timedelta(minutes=5)
+                )
+            assert bookmark < started
             assert "progress_markers" not in partition
             assert "replication_key_signpost" not in partition
 
@@ -142,9 +150,10 @@ def test_second_run_with_state_returns_only_new_records_per_region(tmp_path, ssm
 
     later = now() - dt.timedelta(hours=1)
     new_ssm = add_ssm(ssm, "eu-west-1", 3, start=later, Status="Success")
+    # TAT stamps edits and new commands with its clock as they happen.
     edited = tat.commands("ap-singapore")[40]["CommandId"]
-    tat.update_command("ap-singapore", edited, CommandName="edited", UpdatedTime=later)
-    new_tat = add_tat(tat, "ap-guangzhou", 2, start=later)
+    tat.update_command("ap-singapore", edited, CommandName="edited", UpdatedTime=now())
+    new_tat = add_tat(tat, "ap-guangzhou", 2, start=now(), step=dt.timedelta(seconds=1))
     ssm.reset_calls()
 
     second = run_tap(tmp_path, config, state=first.final_state)
@@ -165,9 +174,12 @@ def test_second_run_with_state_returns_only_new_records_per_region(tmp_path, ssm
     assert sorted(second.ids("ssm_commands", "eu-west-1")) == sorted(
         on_bookmark(ssm, "eu-west-1", "RequestedDateTime", ssm_bookmarks["eu-west-1"]) + new_ssm
     )
-    assert sorted(second.ids("tat_commands", "ap-guangzhou")) == sorted(
-        on_bookmark(tat, "ap-guangzhou", "UpdatedTime", tat_bookmarks["ap-guangzhou"]) + new_tat
+    # A TAT scan shown complete moves the bookmark to the sync's start minus five minutes,
+    # past the newest command: the next sync emits only what changed.
+    assert parse_timestamp(tat_bookmarks["ap-guangzhou"]) > max(
+        c["UpdatedTime"] for c in tat.commands("ap-singapore") if c["CommandId"] != edited
     )
+    assert sorted(second.ids("tat_commands", "ap-guangzhou")) == sorted(new_tat)
     singapore = second.records["tat_commands"]
     assert [r["CommandName"] for r in singapore if r["CommandId"] == edited] == ["edited"]
     # SSM was asked only for commands since each region's bookmark.
@@ -285,37 +297,45 @@ def test_tat_delete_between_pages_loses_nothing(tmp_path, tat):
     assert len(remaining) == 249
     assert remaining <= set(run.ids("tat_commands"))
     offsets = [c.params["Offset"] for c in tat.calls_for("DescribeCommands")]
-    # Pages after the first are fetched several at a time; the shifted scan starts over.
-    assert offsets.count(0) == 2, offsets
-    assert sorted(offsets[offsets.index(0, 1) :]) == [0, 100, 200], offsets
-    assert "changed during scan" in run.stderr
+    # Pages overlap by one item; the page after the gap finds nothing it overlaps, so
+    # the stretch just before it is read again (one call), not the whole list.
+    assert len(offsets) == 4, offsets
+    assert offsets.count(0) == 1, offsets
     assert run.bookmarks("tat_commands")["ap-guangzhou"] is not None
+    assert "not shown complete" not in run.stderr
 
 
-def test_tat_list_that_never_settles_keeps_the_old_bookmark(tmp_path, tat):
+def test_tat_list_that_never_stops_changing_still_advances_the_bookmark(tmp_path, tat):
     base = now() - dt.timedelta(days=30)
     add_tat(tat, "ap-guangzhou", 150, start=base)
     config = emulator_config(None, tat) | {"tencent_regions": ["ap-guangzhou"]}
     first = run_tap(tmp_path, config)
     assert first.returncode == 0, first.stderr
     old_bookmark = first.bookmarks("tat_commands")["ap-guangzhou"]
-    add_tat(tat, "ap-guangzhou", 5, start=now() - dt.timedelta(hours=2))
+    late = add_tat(tat, "ap-guangzhou", 5, start=now(), step=dt.timedelta(seconds=1))
+    inserted = []
 
-    def insert_after_every_call(call):
+    def insert_and_age_out_after_every_call(call):
         if call.action == "DescribeCommands":
-            tat.add_command(
-                "ap-guangzhou",
-                CreatedTime=now() - dt.timedelta(hours=1),
-                UpdatedTime=now() - dt.timedelta(hours=1),
+            moment = now()
+            inserted.append(
+                tat.add_command("ap-guangzhou", CreatedTime=moment, UpdatedTime=moment)["CommandId"]
             )
+            oldest = min(tat.commands("ap-guangzhou"), key=lambda c: c["CreatedTime"])
+            tat.delete_command("ap-guangzhou", oldest["CommandId"])
 
-    tat.after_response = insert_after_every_call
+    tat.after_response = insert_and_age_out_after_every_call
     second = run_tap(tmp_path, config, state=first.final_state)
 
     assert second.returncode == 0, second.stderr
-    assert "never held still" in second.stderr
-    assert second.bookmarks("tat_commands")["ap-guangzhou"] == old_bookmark
-    assert len(second.ids("tat_commands")) >= 5
+    assert second.bookmarks("tat_commands")["ap-guangzhou"] > old_bookmark
+    assert set(late) <= set(second.ids("tat_commands"))
+    assert "not shown complete" not in second.stderr
+    # Commands created during the sync come with the next one.
+    tat.after_response = None
+    third = run_tap(tmp_path, config, state=second.final_state)
+    assert third.returncode == 0, third.stderr
+    assert set(inserted) <= set(second.ids("tat_commands")) | set(third.ids("tat_commands"))
 
 
 @pytest.mark.parametrize("cloud", ["aws", "tencent"])
@@ -424,14 +444,15 @@ def test_tat_calls_stay_under_the_configured_rate_per_region(tmp_path, tat):
     assert run.returncode == 0, run.stderr
     for region in TENCENT_REGIONS:
         calls = tat.calls_for("DescribeCommands", region)
-        assert len(calls) == 8
+        # Pages of 5 overlap by one: 4 new commands per call after the first.
+        assert len(calls) == 10
         assert all(call.error_code is None for call in calls)
         # TAT limits each API apart, and so does the tap (each stream calls its own API).
         for action in ("DescribeCommands", "DescribeInvocations", "DescribeInvocationTasks"):
             assert tat.calls_for(action, region), action
             assert tat.max_requests_per_second(region, action) <= 3, action
-        # Eight calls at three per second cannot take less than two seconds.
-        assert calls[-1].at - calls[0].at >= 2.0
+        # Ten calls at three per second cannot take less than three seconds.
+        assert calls[-1].at - calls[0].at >= 3.0
         assert len(run.ids("tat_commands", region)) == 40
 
 
@@ -467,3 +488,53 @@ def test_aws_credential_setup_errors_are_one_line(tmp_path, ssm, override, expec
     assert "Traceback" not in run.stderr
     assert ssm.calls_for("ListCommands") == []
     assert ssm.calls_for("ListCommandInvocations") == []
+
+
+def test_full_table_catalog_ignores_bookmarks(tmp_path, ssm, tat):
+    from tests.test_core import catalog_selecting
+
+    base = now() - dt.timedelta(days=5)
+    ssm_ids = add_ssm(ssm, "us-east-1", 40, start=base, Status="Success")
+    tat_ids = add_tat(tat, "ap-guangzhou", 40, start=base)
+    config = emulator_config(ssm, tat) | {
+        "aws_regions": ["us-east-1"],
+        "tencent_regions": ["ap-guangzhou"],
+    }
+    # Bookmarks that would leave 10 of the 40 commands.
+    ssm_mark = sorted(c["RequestedDateTime"] for c in ssm.commands("us-east-1"))[30]
+    tat_mark = sorted(c["UpdatedTime"] for c in tat.commands("ap-guangzhou"))[30]
+    state = {
+        "bookmarks": {
+            stream: {
+                "partitions": [
+                    {
+                        "context": {"Region": region},
+                        "replication_key": key,
+                        "replication_key_value": format_timestamp(mark),
+                    }
+                ]
+            }
+            for stream, region, key, mark in (
+                ("ssm_commands", "us-east-1", "RequestedDateTime", ssm_mark),
+                ("tat_commands", "ap-guangzhou", "UpdatedTime", tat_mark),
+            )
+        }
+    }
+    catalog = catalog_selecting(tmp_path, config, "ssm_commands", "tat_commands")
+    incremental = run_tap(tmp_path, config, state=state, catalog=catalog)
+    assert incremental.returncode == 0, incremental.stderr
+    assert len(incremental.ids("ssm_commands")) == 10
+    for entry in catalog["streams"]:
+        entry["replication_method"] = "FULL_TABLE"
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["forced-replication-method"] = "FULL_TABLE"
+
+    full = run_tap(tmp_path, config, state=state, catalog=catalog)
+
+    assert full.returncode == 0, full.stderr
+    assert sorted(full.ids("ssm_commands")) == sorted(ssm_ids)
+    assert sorted(full.ids("tat_commands")) == sorted(tat_ids)
+    # No InvokedAfter filter either: the whole list is asked for.
+    last = ssm.calls_for("ListCommands", "us-east-1")[-1]
+    assert "Filters" not in last.params

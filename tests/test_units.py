@@ -12,7 +12,7 @@ import pytest
 
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
 from tap_cloudcommands.settings import settings_errors
-from tap_cloudcommands.tencent import OffsetScan, Page
+from tap_cloudcommands.tat_scan import OffsetScan, Page
 from tap_cloudcommands.timestamps import normalize_timestamp
 
 UTC = dt.UTC
@@ -142,37 +142,101 @@ def pages_from(lists, totals=None):
     return fetch, calls
 
 
+BASE = dt.datetime(2026, 1, 1, tzinfo=UTC)
+
+
 def item_ids(n, start=0):
-    return [{"CommandId": f"cmd-{i}"} for i in range(start, start + n)]
+    """Newest first: cmd-{start} is the newest."""
+    return [
+        {"CommandId": f"cmd-{i}", "CreatedTime": (BASE - dt.timedelta(minutes=i)).isoformat()}
+        for i in range(start, start + n)
+    ]
 
 
-def test_offset_scan_reads_every_page_once_when_the_list_holds_still():
+def new_scan(fetch, page_size=100, **kwargs):
+    return OffsetScan(
+        fetch,
+        page_size=page_size,
+        describe="test",
+        logger=logging.getLogger("t"),
+        id_key="CommandId",
+        **kwargs,
+    )
+
+
+def test_offset_scan_reads_overlapping_pages_once_when_the_list_holds_still():
     fetch, calls = pages_from([item_ids(250)])
-    scan = OffsetScan(fetch, page_size=100, describe="test", logger=logging.getLogger("t"))
+    scan = new_scan(fetch)
     assert [i["CommandId"] for i in scan] == [f"cmd-{i}" for i in range(250)]
-    assert sorted(calls) == [0, 100, 200]
-    assert scan.consistent
+    # Each page starts at the last item of the page before: 99 new items per call.
+    assert sorted(calls) == [0, 99, 198]
+    assert scan.exact
+    assert scan.repairs == 0
 
 
-def test_offset_scan_rescans_when_an_item_is_deleted_mid_scan():
+def test_offset_scan_rereads_only_the_stretch_before_a_delete():
     before = item_ids(250)
     after = before[:10] + before[11:]  # cmd-10 deleted after the first page: cmd-100 shifts
-    fetch, _ = pages_from([before, after, after, after, after])
-    scan = OffsetScan(fetch, page_size=100, describe="test", logger=logging.getLogger("t"))
+    fetch, calls = pages_from([before, after, after, after, after, after])
+    scan = new_scan(fetch, workers=1)
     seen = {i["CommandId"] for i in scan}
     assert {i["CommandId"] for i in after} <= seen
-    assert scan.consistent
+    assert scan.exact
+    # No rescan: the one page before the gap is read again (here the first).
+    assert scan.repairs == 1
+    assert len(calls) == 4, calls
 
 
-def test_offset_scan_reports_a_list_that_never_holds_still():
-    lists = [item_ids(250 - i) for i in range(20)]  # shrinks on every call
-    fetch, calls = pages_from(lists)
-    scan = OffsetScan(
-        fetch, page_size=100, describe="test", logger=logging.getLogger("t"), max_scans=3
-    )
+def test_offset_scan_front_inserts_are_duplicates_not_a_reason_to_stop():
+    lists = [item_ids(300, start=-k) for k in range(20)]  # 1 new item in front per call
+    fetch, _ = pages_from(lists)
+    scan = new_scan(fetch, workers=1)
+    seen = {i["CommandId"] for i in scan}
+    assert {f"cmd-{i}" for i in range(280)} <= seen
+    assert scan.exact
+
+
+def test_offset_scan_page_size_one_is_read_as_two():
+    fetch, calls = pages_from([item_ids(5)])
+    scan = new_scan(fetch, page_size=1)
+    assert [i["CommandId"] for i in scan] == [f"cmd-{i}" for i in range(5)]
+    assert scan.exact
+    assert sorted(calls) == [0, 1, 2, 3, 4]
+
+
+def test_offset_scan_stops_at_the_window_and_reads_everything_when_out_of_order(caplog):
+    items = item_ids(1000)
+    stop_before = BASE - dt.timedelta(minutes=150)
+    fetch, calls = pages_from([items])
+    scan = new_scan(fetch, stop_before=stop_before)
+    seen = [i["CommandId"] for i in scan]
+    assert scan.exact and scan.stopped_early
+    assert set(seen) >= {f"cmd-{i}" for i in range(151)}
+    assert len(calls) == 2, calls
+    shuffled = items[:]
+    shuffled[50], shuffled[51] = shuffled[51], shuffled[50]
+    fetch, calls = pages_from([shuffled])
+    scan = new_scan(fetch, stop_before=BASE - dt.timedelta(minutes=150))
+    assert len(list(scan)) == 1000  # the whole list: the order is not what it should be
+    assert scan.exact and not scan.stopped_early and not scan.ordered
+    assert "not newest first" in caplog.text
+
+
+def test_offset_scan_gives_up_on_a_list_that_outruns_it():
+    # Every call finds the whole list replaced: nothing read overlaps anything else.
+    def fetch(offset, limit):
+        fetch.calls += 1
+        items = [
+            {"CommandId": f"cmd-{fetch.calls}-{i}", "CreatedTime": BASE.isoformat()}
+            for i in range(300)
+        ]
+        return Page(total=300, items=items[offset : offset + limit])
+
+    fetch.calls = 0
+    scan = new_scan(fetch, page_size=10, workers=1)
     list(scan)
-    assert not scan.consistent
-    assert calls.count(0) == 3
+    assert not scan.exact
+    assert fetch.calls <= 3 * 34 + 16
 
 
 def test_page_feed_hands_on_pages_in_order_and_reraises_failures():
@@ -404,3 +468,24 @@ def test_capped_base64_output_stays_whole_base64_groups():
     assert (result["OutputEncoding"], result["OutputCapped"]) == ("base64", True)
     assert len(result["Output"]) == 8
     assert base64.b64decode(result["Output"], validate=True) == b"\xff" * 6
+
+
+def test_the_sdk_promotes_an_advanced_bookmark_capped_by_the_signpost():
+    # advance_bookmark writes the SDK's progress markers directly (singer_sdk.helpers
+    # ._state); if the SDK renames or stops promoting them, this fails.
+    from singer_sdk.helpers._state import finalize_state_progress_markers
+
+    from tap_cloudcommands.client import PROGRESS_MARKERS
+
+    state: dict = {"replication_key": "UpdatedTime", "replication_key_value": "2026-01-01"}
+    state[PROGRESS_MARKERS] = {
+        "Note": "x",
+        "replication_key": "UpdatedTime",
+        "replication_key_value": "2026-03-01T00:00:00.000000+00:00",
+    }
+    state["replication_key_signpost"] = "2026-02-01T00:00:00.000000+00:00"
+    finalize_state_progress_markers(state)
+    assert state == {
+        "replication_key": "UpdatedTime",
+        "replication_key_value": "2026-02-01T00:00:00.000000+00:00",
+    }

@@ -31,6 +31,7 @@ from .rates import Arrival, ArrivalLog
 from .seeded import SeededRandom
 
 if TYPE_CHECKING:
+    from .schedule import Schedule
     from .store import CommandStore
 
 __all__ = [
@@ -186,6 +187,9 @@ class EmulatorServer:
             rate-limit decisions are taken, outside :attr:`lock`, so concurrent
             requests overlap. A "slow" fault's delay comes on top of it.
         order_seed: Seed of the "shuffled" order.
+        schedule: When set, consulted at every API request's arrival
+            (:meth:`Schedule.arrive`): it may add latency, answer with a fault, and
+            change the data right after the answer is written (see ``schedule.py``).
 
     Control paths (answered without auth, latency or faults, and never logged as calls):
     ``GET /_emulator/stats`` returns :meth:`stats` as JSON; ``POST /_emulator/reset-calls``
@@ -209,6 +213,7 @@ class EmulatorServer:
         self.rate_limit_per_second: int | None = None
         self.latency_seconds: float = 0.0
         self.order_seed = 0
+        self.schedule: Schedule | None = None
         self._order = "newest_first"
         self._requested_port = port
         self._calls: list[Call] = []
@@ -531,7 +536,7 @@ class EmulatorServer:
             self._answer(handler, call, lambda: self.internal_error_reply(None))
         return None
 
-    def _answer_api(
+    def _answer_api(  # noqa: C901 - the order of the decisions is the point
         self, handler: BaseHTTPRequestHandler, request: ApiRequest, arrived: float
     ) -> None:
         self._arrivals.record(Arrival(arrived, request.region, request.action))
@@ -545,13 +550,21 @@ class EmulatorServer:
             session_token=request.session_token,
         )
         # Both decisions are taken at arrival, before the latency wait.
-        fault = self._faults.take(request.action, request.region)
+        scheduled = self.schedule.arrive(request) if self.schedule is not None else None
+        fault = scheduled.fault if scheduled is not None else None
+        if fault is None:
+            fault = self._faults.take(request.action, request.region)
         limit = self.rate_limit_per_second
         over_limit = (
             limit is not None
             and self._arrivals.count_in_window(request.region, request.action, arrived) > limit
         )
         self._wait_for_latency(arrived)
+        after = None
+        if scheduled is not None:
+            after = scheduled.after
+            if scheduled.latency > 0:
+                time.sleep(scheduled.latency)  # outside the lock: answers overtake each other
         truncate = False
         if fault is not None:
             if fault.kind == "slow":
@@ -563,11 +576,11 @@ class EmulatorServer:
             elif fault.kind == "malformed":
                 truncate = True
             else:
-                self._answer(handler, call, lambda: self.fault_reply(fault, request))
+                self._answer(handler, call, lambda: self.fault_reply(fault, request), after)
                 return
 
         if over_limit:
-            self._answer(handler, call, lambda: self.fault_reply(Fault("throttle"), request))
+            self._answer(handler, call, lambda: self.fault_reply(Fault("throttle"), request), after)
             return
 
         def produce() -> Reply:
@@ -583,7 +596,7 @@ class EmulatorServer:
                 )
             return reply
 
-        self._answer(handler, call, produce)
+        self._answer(handler, call, produce, after)
 
     def _wait_for_latency(self, arrived: float) -> None:
         # Never under the lock: concurrent requests must wait side by side.
@@ -613,10 +626,15 @@ class EmulatorServer:
             return self.internal_error_reply(request)
 
     def _answer(
-        self, handler: BaseHTTPRequestHandler, call: Call, produce: Callable[[], Reply]
+        self,
+        handler: BaseHTTPRequestHandler,
+        call: Call,
+        produce: Callable[[], Reply],
+        after: Callable[[], None] | None = None,
     ) -> None:
-        # The lock spans producing, writing and both hooks, so after_response finishes
-        # before any request that the client sends after reading this answer is served.
+        # The lock spans producing, writing and the hooks, so after_response (and a
+        # schedule's change) finishes before any request that the client sends after
+        # reading this answer is served.
         with self.lock:
             reply = produce()
             call.status = reply.status
@@ -625,6 +643,8 @@ class EmulatorServer:
             self._run_hook(self.before_response, call)
             _write_reply(handler, reply)
             self._run_hook(self.after_response, call)
+            if after is not None:
+                self._run_hook(lambda _call: after(), call)
 
     def _log(self, call: Call) -> None:
         with self._calls_lock:

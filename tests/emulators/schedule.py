@@ -1,0 +1,223 @@
+"""Churn schedules: a TAT list that changes, throttles and answers out of order, call by call.
+
+A :class:`Schedule` is attached to an emulator (``emulator.schedule = schedule``) and
+consulted when each API request arrives. The n-th request of the scheduled action in
+the scheduled region plays the n-th :class:`Step` of the plan: it may be answered
+``RequestLimitExceeded``, it may be answered late (so later requests overtake it), and
+right after its answer is written the list changes (items inserted at the front,
+deleted anywhere, edited in place). Requests past the plan's end change nothing.
+
+Everything a schedule does comes from its plan (see :func:`plan_from_seed` to draw one
+from a seed), so a property-based test can generate plans and shrink them; the only
+other input is the wall clock, which stamps new and edited items (plus ``skew``, the
+emulated cloud clock's offset from the tap's).
+
+What the plan can do follows what the TAT references allow for a newest-first list:
+new runs appear at the front with ``CreatedTime`` "now" on the cloud's clock (whole
+seconds, so several new items can tie and sort among each other by id); old runs age
+out from anywhere; an item is edited in place (``UpdatedTime`` moves, ``CreatedTime``
+and so its position does not).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .faults import Fault
+
+if TYPE_CHECKING:
+    from .base import ApiRequest
+    from .tat import TATEmulator
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one request of the scheduled list does.
+
+    Attributes:
+        insert: Items added at the front right after the answer.
+        delete: Positions (fractions 0..1 of the list's length at that moment) deleted
+            right after the answer.
+        edit: Positions edited (``UpdatedTime`` set to now) right after the answer.
+        throttle: Answer RequestLimitExceeded instead of the page.
+        latency: Seconds the answer waits (outside the lock), so answers overtake.
+    """
+
+    insert: int = 0
+    delete: tuple[float, ...] = ()
+    edit: tuple[float, ...] = ()
+    throttle: bool = False
+    latency: float = 0.0
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """What the emulator does with one request: its fault, its delay, what follows it."""
+
+    fault: Fault | None = None
+    latency: float = 0.0
+    after: Callable[[], None] | None = None
+
+
+@dataclass
+class Schedule:
+    """Plays a plan of :class:`Step` on one list of one region of a TAT emulator.
+
+    Attributes:
+        emulator: The emulator whose data changes.
+        region: The region of the list.
+        action: "DescribeCommands" or "DescribeInvocations".
+        steps: The plan, one step per request of ``action`` in ``region``.
+        skew: The emulated cloud clock minus the real clock.
+        edit_within: Only items created at most this long before "now" are edited (a
+            run changes only while it runs); None edits any item.
+        calls: Requests seen so far.
+        inserted, deleted, edited: Ids changed so far, in order.
+    """
+
+    emulator: TATEmulator
+    region: str
+    action: str
+    steps: list[Step]
+    skew: timedelta = timedelta(0)
+    edit_within: timedelta | None = None
+    calls: int = 0
+    inserted: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    edited: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def arrive(self, request: ApiRequest) -> Arrival | None:
+        """Decide what happens to a request that just arrived.
+
+        Args:
+            request: The decoded request.
+
+        Returns:
+            The step's fault, delay and change, or None for requests not scheduled.
+        """
+        if request.region != self.region or request.action != self.action:
+            return None
+        with self._lock:
+            index = self.calls
+            self.calls += 1
+        if index >= len(self.steps):
+            return None
+        step = self.steps[index]
+        return Arrival(
+            fault=Fault("throttle") if step.throttle else None,
+            latency=step.latency,
+            after=lambda: self.change(step),
+        )
+
+    def now(self) -> datetime:
+        """The emulated cloud's clock."""
+        return datetime.now(UTC) + self.skew
+
+    def change(self, step: Step) -> None:
+        """Apply one step's changes to the list (under the emulator's lock)."""
+        for _ in range(step.insert):
+            self.inserted.append(self._insert())
+        for position in step.delete:
+            items = self._items()
+            if items:
+                victim = items[min(len(items) - 1, int(position * len(items)))]
+                self._delete(victim)
+                self.deleted.append(victim[self._id_key])
+        for position in step.edit:
+            items = self._editable()
+            if items:
+                target = items[min(len(items) - 1, int(position * len(items)))]
+                self._edit(target)
+                self.edited.append(target[self._id_key])
+
+    # ------------------------------------------------------------ per list kind
+    @property
+    def _id_key(self) -> str:
+        return "CommandId" if self.action == "DescribeCommands" else "InvocationId"
+
+    def _items(self) -> list[dict[str, Any]]:
+        if self.action == "DescribeCommands":
+            return self.emulator.commands(self.region)
+        return self.emulator.invocations(self.region)
+
+    def _editable(self) -> list[dict[str, Any]]:
+        items = self._items()
+        if self.edit_within is None:
+            return items
+        oldest = self.now() - self.edit_within
+        return [item for item in items if item["CreatedTime"] >= oldest]
+
+    def _insert(self) -> str:
+        moment = self.now()
+        if self.action == "DescribeCommands":
+            added = self.emulator.add_command(self.region, CreatedTime=moment, UpdatedTime=moment)
+            return str(added["CommandId"])
+        added = self.emulator.add_invocation(
+            self.region, CreatedTime=moment, UpdatedTime=moment, InvocationStatus="RUNNING"
+        )
+        return str(added["InvocationId"])
+
+    def _delete(self, item: dict[str, Any]) -> None:
+        if self.action == "DescribeCommands":
+            self.emulator.delete_command(self.region, item["CommandId"])
+        else:
+            self.emulator.delete_invocation(self.region, item["InvocationId"])
+
+    def _edit(self, item: dict[str, Any]) -> None:
+        # Never before the item's current UpdatedTime: a clock behind stays monotonic.
+        moment = max(self.now(), item["UpdatedTime"])
+        if self.action == "DescribeCommands":
+            self.emulator.update_command(
+                self.region, item["CommandId"], UpdatedTime=moment, Description="edited"
+            )
+        else:
+            self.emulator.update_invocation(
+                self.region, item["InvocationId"], UpdatedTime=moment, Description="edited"
+            )
+
+
+def limit_throttling(steps: list[Step], most: int = 5) -> list[Step]:
+    """The same plan with at most ``most`` throttled calls in all.
+
+    A client that gets more throttled answers than it has attempts fails the sync,
+    which other tests cover. With pages in flight at once, one call's attempts need not
+    be consecutive calls of the plan, so the bound is on the whole plan: a client with
+    ``most + 1`` attempts always gets through.
+    """
+    kept = []
+    throttled = 0
+    for step in steps:
+        throttled += step.throttle
+        keep = step if not step.throttle or throttled <= most else None
+        kept.append(keep or dataclasses.replace(step, throttle=False))
+    return kept
+
+
+def plan_from_seed(seed: int, calls: int = 40) -> list[Step]:
+    """A plan drawn from a seed: the same seed gives the same plan.
+
+    Args:
+        seed: The seed.
+        calls: Requests the plan covers.
+
+    Returns:
+        Steps with inserts, deletes, edits, throttling and latency, each drawn per call.
+    """
+    rng = random.Random(seed)
+    return [
+        Step(
+            insert=rng.choice((0, 0, 1, 2, 5)),
+            delete=tuple(rng.random() for _ in range(rng.choice((0, 0, 1, 3)))),
+            edit=tuple(rng.random() for _ in range(rng.choice((0, 1)))),
+            throttle=rng.random() < 0.1,
+            latency=rng.choice((0.0, 0.0, 0.002, 0.01)),
+        )
+        for _ in range(calls)
+    ]
