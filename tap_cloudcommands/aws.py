@@ -145,8 +145,13 @@ class AWSConnector:
             extra_args["ExternalId"] = external_id
         sts_region = (self._config.get("aws_regions") or ["us-east-1"])[0]
 
+        # STS never inherits aws_endpoint_url: only its own setting (else boto3's
+        # AWS_ENDPOINT_URL_STS or the public endpoint; settings_errors refuses a role with
+        # aws_endpoint_url but neither).
+        sts_endpoint = self._config.get("aws_sts_endpoint_url") or None
+
         def create_sts_client(_service_name: str, **kwargs: t.Any) -> t.Any:  # noqa: ANN401
-            return source.client("sts", region_name=sts_region, **kwargs)
+            return source.client("sts", region_name=sts_region, endpoint_url=sts_endpoint, **kwargs)
 
         source_credentials = source.get_credentials()
         if source_credentials is None:

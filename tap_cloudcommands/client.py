@@ -324,6 +324,10 @@ class RegionPartitionedStream(Stream):
         # The SDK writes STATE only at the end of a stream; writing it as each region
         # starts lets a sync killed in one region resume after the regions already done.
         self._write_state_message()
+        # The SDK's own note on unsorted progress, set before it would log a warning for
+        # every stream and region; the tap says it once (tap.py).
+        state = self.state_manager.get_context_state(context)
+        state.setdefault(PROGRESS_MARKERS, {PROGRESS_MARKER_NOTE: UNSORTED_NOTE})
         region = str(context["Region"])
         self._highest_values.pop(region, None)
         feed = self._region_feeds()[region]

@@ -6,6 +6,7 @@ Both run before any API call.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import typing as t
 from difflib import get_close_matches
 from urllib.parse import urlsplit
@@ -71,6 +72,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         "Empty: the ssm_* streams emit nothing.",
     ),
     _endpoint_url("aws_endpoint_url", "http://127.0.0.1:9000"),
+    th.Property(
+        "aws_sts_endpoint_url",
+        th.StringType(pattern=ENDPOINT_URL_PATTERN),
+        description="Scheme and host[:port] of the STS endpoint that aws_assume_role_arn is "
+        "assumed through, e.g. https://sts.eu-west-1.amazonaws.com or an emulator. Required "
+        "with aws_endpoint_url and a role (else boto3's AWS_ENDPOINT_URL_STS, or the public "
+        "STS endpoint).",
+    ),
     th.Property(
         "aws_assume_role_arn",
         th.StringType(pattern=ROLE_ARN_PATTERN),
@@ -214,6 +223,7 @@ def settings_errors(
     *,
     known: Collection[str] = TAP_SETTING_NAMES,
     now: dt.datetime | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Check what the JSON schema cannot: names, dates, pairs of credentials, URLs.
 
@@ -221,6 +231,8 @@ def settings_errors(
         config: The tap's settings.
         known: Every accepted setting name (the SDK adds its own to the tap's).
         now: The current time (injectable for tests).
+        environ: Environment variables (default: the process's), for boto3's own
+            endpoint settings.
 
     Returns:
         One line per problem, each naming the setting and how to fix it.
@@ -249,10 +261,31 @@ def settings_errors(
     ]
     errors += [
         f"{name} {config[name]!r} must be scheme and host[:port], e.g. http://127.0.0.1:9000"
-        for name in ("aws_endpoint_url", "tencent_endpoint_url")
+        for name in ("aws_endpoint_url", "aws_sts_endpoint_url", "tencent_endpoint_url")
         if config.get(name) and not _is_endpoint_url(config[name])
     ]
+    errors += _sts_endpoint_errors(config, os.environ if environ is None else environ)
     return errors
+
+
+def _sts_endpoint_errors(config: Mapping[str, t.Any], environ: Mapping[str, str]) -> list[str]:
+    """A role assumed through the public STS endpoint while SSM goes elsewhere.
+
+    boto3's STS client does not take the SSM client's endpoint: with ``aws_endpoint_url``
+    set (an emulator, a VPC endpoint, a proxy), AssumeRole would still go to the public
+    STS endpoint, a host the user did not configure.
+    """
+    sts_configured = config.get("aws_sts_endpoint_url") or any(
+        environ.get(name) for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL")
+    )
+    if config.get("aws_assume_role_arn") and config.get("aws_endpoint_url") and not sts_configured:
+        return [
+            (
+                "aws_assume_role_arn with aws_endpoint_url needs aws_sts_endpoint_url (or "
+                "AWS_ENDPOINT_URL_STS): else AssumeRole goes to the public STS endpoint"
+            )
+        ]
+    return []
 
 
 def _start_date_errors(start_date: str | None, now: dt.datetime) -> list[str]:

@@ -65,6 +65,16 @@ class TapCloudCommands(Tap):
             raise InputError("; ".join(errors))
 
     @override
+    def sync_all(self) -> None:
+        """Sync every selected stream, after saying once how an interrupted sync resumes."""
+        self.logger.info(
+            "Resuming: STATE is written as each stream's region starts, so a sync stopped "
+            "midway starts again at the region it had not finished, from that region's "
+            "last bookmark; regions already done are not read again."
+        )
+        super().sync_all()
+
+    @override
     def discover_streams(self) -> list[Stream]:
         aws = AWSConnector(self.config, self.logger)
         tencent = TencentConnector(self.config, self.logger)

@@ -291,3 +291,33 @@ def test_readme_settings_table_is_the_about_output(tmp_path):
     for name in TAP_SETTING_NAMES:
         [row] = [line for line in about.splitlines() if line.startswith(f"| {name} |")]
         assert row in readme.splitlines(), f"README settings row for {name} is stale"
+
+
+def test_assume_role_goes_to_the_configured_sts_endpoint_only(tmp_path, ssm):
+    ssm.add_command("us-east-1", RequestedDateTime=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    config = emulator_config(ssm, None) | {
+        "aws_regions": ["us-east-1"],
+        "aws_assume_role_arn": "arn:aws:iam::123456789012:role/cloudcommands-reader",
+        "aws_sts_endpoint_url": ssm.url,
+    }
+
+    # No AWS_ENDPOINT_URL_STS in the environment: the setting alone routes STS.
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 0, run.stderr
+    assert len(ssm.calls_for("AssumeRole")) == 1
+    assert len(run.ids("ssm_commands")) == 1
+
+
+def test_a_role_with_an_endpoint_but_no_sts_endpoint_is_refused_before_any_call(tmp_path, ssm):
+    config = emulator_config(ssm, None) | {
+        "aws_regions": ["us-east-1"],
+        "aws_assume_role_arn": "arn:aws:iam::123456789012:role/cloudcommands-reader",
+    }
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode != 0
+    assert [line for line in run.error_lines() if "aws_sts_endpoint_url" in line], run.stderr
+    assert ssm.calls == []
+    assert run.messages == []

@@ -469,6 +469,7 @@ def test_tat_calls_stay_under_the_configured_rate_per_region(tmp_path, tat):
                 "aws_access_key_id": None,
                 "aws_secret_access_key": None,
                 "aws_assume_role_arn": "arn:aws:iam::123456789012:role/reader",
+                "aws_sts_endpoint_url": "http://127.0.0.1:9",
             },
             "AWS AssumeRole in region us-east-1 failed: NoCredentials",
         ),
@@ -538,3 +539,18 @@ def test_full_table_catalog_ignores_bookmarks(tmp_path, ssm, tat):
     # No InvokedAfter filter either: the whole list is asked for.
     last = ssm.calls_for("ListCommands", "us-east-1")[-1]
     assert "Filters" not in last.params
+
+
+def test_resumability_is_said_once_not_per_stream_and_region(tmp_path, ssm, tat, config):
+    add_ssm(ssm, "us-east-1", 3, start=now() - dt.timedelta(days=1))
+    add_tat(tat, "ap-guangzhou", 3, start=now() - dt.timedelta(days=1))
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 0, run.stderr
+    assert "assumed to be unsorted" not in run.stderr
+    assert run.stderr.count("Resuming: STATE is written") == 1
+    # The SDK's progress note never reaches a STATE's finished partitions.
+    for stream in run.final_state["bookmarks"].values():
+        for partition in stream.get("partitions", []):
+            assert "progress_markers" not in partition
