@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from tap_cloudcommands import __name__ as package_name
+from tap_cloudcommands.clock import ServerClock
 from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
 from tap_cloudcommands.timestamps import UTC
 
@@ -120,6 +121,7 @@ class AWSConnector:
         self._logger = logger
         self._clients: dict[str, SSMClient] = {}
         self._lock = threading.Lock()
+        self.clock = ServerClock()
         self._redact = Redactor(
             [
                 config.get("aws_access_key_id"),
@@ -281,6 +283,7 @@ class AWSConnector:
         def call_once() -> dict[str, t.Any]:
             method = getattr(self.client(region), xform_name(listing.operation))
             page = t.cast("dict[str, t.Any]", method(**request))
+            self.clock.observe(page.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date"))
             if not isinstance(page.get(listing.item_key), list):
                 raise MalformedPageError
             return page

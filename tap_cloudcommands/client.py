@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import threading
 import typing as t
 from functools import cached_property
 
@@ -22,10 +23,13 @@ from tap_cloudcommands.feeds import FeedGroup, PageFeed
 from tap_cloudcommands.timestamps import UTC, format_timestamp, parse_timestamp, utc_now
 
 if t.TYPE_CHECKING:
+    import logging
     from collections.abc import Generator, Iterable, Iterator
 
     from singer_sdk.helpers.types import Context, Record
     from singer_sdk.tap_base import Tap
+
+    from tap_cloudcommands.clock import ServerClock
 
 UNSORTED_NOTE = "Progress is not resumable if interrupted."
 FULL_TABLE = "FULL_TABLE"
@@ -37,6 +41,39 @@ CLOCK_SKEW_ALLOWANCE = dt.timedelta(minutes=5)
 
 class StateError(CloudCommandsError):
     """The incoming state cannot be used."""
+
+
+RESUMING_NOTE = (
+    "Resuming: STATE is written as each stream's region starts, so a sync stopped midway "
+    "starts again at the region it had not finished, from that region's last bookmark; "
+    "regions already done are not read again."
+)
+
+
+class OnceLog:
+    """Log lines that every stream would repeat, once per tap."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        """Start with nothing said.
+
+        Args:
+            logger: The tap's logger.
+        """
+        self._logger = logger
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+
+    def info(self, message: str) -> None:
+        """Log ``message`` at INFO unless it was said already.
+
+        Args:
+            message: The line.
+        """
+        with self._lock:
+            if message in self._said:
+                return
+            self._said.add(message)
+        self._logger.info(message)
 
 
 class RegionPartitionedStream(Stream):
@@ -61,6 +98,9 @@ class RegionPartitionedStream(Stream):
         """
         super().__init__(tap)
         self.sync_started_at = dt.datetime.now(UTC)
+        # The cloud's clock, from its answers (set by the cloud's streams).
+        self.clock: ServerClock | None = None
+        self.once = OnceLog(self.logger)
         self._conform = compile_conformer(self.schema)
         self._fits = compile_fit_check(self.schema)
         self._feeds: dict[str, PageFeed] | None = None
@@ -133,8 +173,14 @@ class RegionPartitionedStream(Stream):
 
     @property
     def bookmark_ceiling(self) -> dt.datetime:
-        """The highest bookmark this sync may write."""
-        return self.sync_started_at - CLOCK_SKEW_ALLOWANCE
+        """The highest bookmark this sync may write.
+
+        The sync's start on the cloud's clock (the earlier of ours and what the cloud's
+        first answer said, see ``clock``), minus :data:`CLOCK_SKEW_ALLOWANCE`. Read it
+        once the region's answers have come in.
+        """
+        behind = self.clock.behind if self.clock is not None else dt.timedelta(0)
+        return self.sync_started_at - behind - CLOCK_SKEW_ALLOWANCE
 
     def cap_bookmark(self, context: Context | None, ceiling: dt.datetime) -> None:
         """Keep this partition's next bookmark at or below ``ceiling``.
@@ -323,9 +369,13 @@ class RegionPartitionedStream(Stream):
             return
         # The SDK writes STATE only at the end of a stream; writing it as each region
         # starts lets a sync killed in one region resume after the regions already done.
-        self._write_state_message()
+        # Not with BATCH: earlier regions' records are still in the batcher, and a STATE
+        # now would claim them before any BATCH message carried them.
+        if not self.get_batch_config(self.config):
+            self._write_state_message()
         # The SDK's own note on unsorted progress, set before it would log a warning for
-        # every stream and region; the tap says it once (tap.py).
+        # every stream and region; the tap says what matters once.
+        self.once.info(RESUMING_NOTE)
         state = self.state_manager.get_context_state(context)
         state.setdefault(PROGRESS_MARKERS, {PROGRESS_MARKER_NOTE: UNSORTED_NOTE})
         region = str(context["Region"])

@@ -146,6 +146,7 @@ class SSMStream(RegionPartitionedStream):
         """
         super().__init__(tap)
         self.connector = connector
+        self.clock = connector.clock
         self.timestamps = TimestampFields(self, self.timestamp_fields)
 
     @property
@@ -173,7 +174,7 @@ class SSMStream(RegionPartitionedStream):
         self, context: Context, region: str, objects: Iterator[dict[str, t.Any]]
     ) -> Iterator[dict[str, t.Any]]:
         start = self.starting_time(context)
-        ceiling = self.bookmark_ceiling
+        held: dt.datetime | None = None
         oldest_worth_rereading = self.sync_started_at - self.status_lookback
         for item in objects:
             record = dict(item)
@@ -187,9 +188,11 @@ class SSMStream(RegionPartitionedStream):
                 and record.get("Status") not in SSM_FINAL_STATUSES
                 and requested >= oldest_worth_rereading
             ):
-                ceiling = min(ceiling, requested)
+                held = requested if held is None else min(held, requested)
             yield record
-        self.cap_bookmark(context, ceiling)
+        # The ceiling only now: it needs the cloud's clock from the first answer.
+        ceiling = self.bookmark_ceiling
+        self.cap_bookmark(context, ceiling if held is None else min(ceiling, held))
 
 
 class SSMCommandsStream(SSMStream):
@@ -254,6 +257,7 @@ class TATStream(RegionPartitionedStream):
         """
         super().__init__(tap)
         self.connector = connector
+        self.clock = connector.clock
         self.timestamps = TimestampFields(self, self.timestamp_fields)
         self._scans: dict[str, OffsetScan] = {}
 

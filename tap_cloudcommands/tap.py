@@ -11,6 +11,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
 from tap_cloudcommands.aws import AWSConnector
+from tap_cloudcommands.client import OnceLog
 from tap_cloudcommands.errors import CloudCommandsError
 from tap_cloudcommands.inputs import InputError, catalog_errors, json_file_errors, state_errors
 from tap_cloudcommands.settings import CONFIG_SCHEMA, settings_errors
@@ -26,6 +27,8 @@ from tap_cloudcommands.writer import BatchingMsgSpecWriter
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams import Stream
+
+    from tap_cloudcommands.client import RegionPartitionedStream
 
 # The SDKs log request headers at DEBUG, and those carry the access key id.
 QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "tencentcloud_sdk_common", "s3transfer")
@@ -65,26 +68,21 @@ class TapCloudCommands(Tap):
             raise InputError("; ".join(errors))
 
     @override
-    def sync_all(self) -> None:
-        """Sync every selected stream, after saying once how an interrupted sync resumes."""
-        self.logger.info(
-            "Resuming: STATE is written as each stream's region starts, so a sync stopped "
-            "midway starts again at the region it had not finished, from that region's "
-            "last bookmark; regions already done are not read again."
-        )
-        super().sync_all()
-
-    @override
     def discover_streams(self) -> list[Stream]:
         aws = AWSConnector(self.config, self.logger)
         tencent = TencentConnector(self.config, self.logger)
-        return [
+        streams: list[RegionPartitionedStream] = [
             SSMCommandsStream(self, aws),
             SSMCommandInvocationsStream(self, aws),
             TATCommandsStream(self, tencent),
             TATInvocationsStream(self, tencent),
             TATInvocationTasksStream(self, tencent),
         ]
+        # What every stream would say, said once per sync (the SDK's sync_all is final).
+        once = OnceLog(self.logger)
+        for stream in streams:
+            stream.once = once
+        return list(streams)
 
 
 def main() -> None:

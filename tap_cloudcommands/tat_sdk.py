@@ -28,6 +28,8 @@ from typing_extensions import override
 if t.TYPE_CHECKING:
     from tencentcloud.common.profile.client_profile import ClientProfile
 
+    from tap_cloudcommands.clock import ServerClock
+
 
 # The SDK has no type hints, so its class is Any to mypy.
 class TatClient(tat_client.TatClient):  # type: ignore[misc]
@@ -38,6 +40,8 @@ class TatClient(tat_client.TatClient):  # type: ignore[misc]
         credential: t.Any,  # noqa: ANN401 - the SDK's credential classes share no base
         region: str,
         profile: ClientProfile,
+        *,
+        clock: ServerClock | None = None,
     ) -> None:
         """Create the SDK client and resolve its environment settings once.
 
@@ -45,17 +49,23 @@ class TatClient(tat_client.TatClient):  # type: ignore[misc]
             credential: An SDK credential object.
             region: A Tencent Cloud region.
             profile: The client profile (endpoint, timeout, language).
+            clock: Told the Date header of the answers.
         """
         super().__init__(credential, region, profile)
+        self.clock = clock
         resolve_environment_once(self.request)
 
     @override
     def _check_error(self, resp: requests.Response) -> None:
         """Leave the body to the caller, which decodes it once and raises its Error.
 
+        Only the answer's Date goes to the clock (the bookmark ceiling needs it).
+
         Args:
             resp: The HTTP response; its status was checked already.
         """
+        if self.clock is not None:
+            self.clock.observe(resp.headers.get("Date"))
 
 
 def resolve_environment_once(api_request: t.Any) -> None:  # noqa: ANN401 - the SDK's ApiRequest

@@ -15,6 +15,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
+from tap_cloudcommands.clock import ServerClock
 from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
 from tap_cloudcommands.tat_scan import OffsetScan, Page, ScanStoppedError
@@ -112,6 +113,7 @@ class TencentConnector:
             ]
         )
         self.max_attempts = int(config.get("tencent_max_attempts", DEFAULT_MAX_ATTEMPTS))
+        self.clock = ServerClock()
         self.requests_per_second = int(
             config.get("tencent_requests_per_second", DEFAULT_REQUESTS_PER_SECOND)
         )
@@ -168,7 +170,9 @@ class TencentConnector:
         """
         with self._lock:
             if region not in self._clients:
-                self._clients[region] = TatClient(self.credential, region, self._profile())
+                self._clients[region] = TatClient(
+                    self.credential, region, self._profile(), clock=self.clock
+                )
             return self._clients[region]
 
     def limiter(self, region: str, action: str) -> SlidingWindowRateLimiter:

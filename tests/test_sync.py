@@ -554,3 +554,84 @@ def test_resumability_is_said_once_not_per_stream_and_region(tmp_path, ssm, tat,
     for stream in run.final_state["bookmarks"].values():
         for partition in stream.get("partitions", []):
             assert "progress_markers" not in partition
+
+
+@pytest.mark.parametrize("cloud", ["aws", "tencent"])
+def test_a_fast_local_clock_loses_nothing_stamped_by_the_cloud(tmp_path, ssm, tat, cloud):
+    # The cloud's clock is ten minutes behind the tap's; its answers' Date says so.
+    behind = dt.timedelta(minutes=10)
+    emulator = ssm if cloud == "aws" else tat
+    emulator.clock_offset = -behind.total_seconds()
+
+    def cloud_now():
+        return now() - behind
+
+    if cloud == "aws":
+        config = emulator_config(ssm, None) | {"aws_regions": ["us-east-1"]}
+        stream, region = "ssm_commands", "us-east-1"
+        add_ssm(ssm, region, 5, start=cloud_now() - dt.timedelta(days=1))
+        # A command requested just before the sync, stamped by the cloud.
+        ssm.add_command(region, RequestedDateTime=cloud_now(), Status="Success")
+    else:
+        config = emulator_config(None, tat) | {"tencent_regions": ["ap-guangzhou"]}
+        stream, region = "tat_commands", "ap-guangzhou"
+        add_tat(tat, region, 5, start=cloud_now() - dt.timedelta(days=1))
+    started_on_cloud_clock = cloud_now()
+
+    first = run_tap(tmp_path, config)
+
+    assert first.returncode == 0, first.stderr
+    bookmark = parse_timestamp(first.bookmarks(stream)[region])
+    # The ceiling is the sync's start on the cloud's clock minus five minutes.
+    assert bookmark <= started_on_cloud_clock - dt.timedelta(minutes=5) + dt.timedelta(seconds=5)
+    # Created right after the first sync, stamped by the cloud's clock.
+    if cloud == "aws":
+        late = ssm.add_command(region, RequestedDateTime=cloud_now(), Status="Success")
+    else:
+        moment = cloud_now()
+        late = tat.add_command(region, CreatedTime=moment, UpdatedTime=moment)
+    second = run_tap(tmp_path, config, state=first.final_state)
+    assert second.returncode == 0, second.stderr
+    assert late["CommandId"] in second.ids(stream)
+
+
+def test_batch_mode_never_writes_a_state_ahead_of_its_batch(tmp_path, ssm):
+    base = now() - dt.timedelta(days=2)
+    add_ssm(ssm, "us-east-1", 5, start=base, Status="Success")
+    add_ssm(ssm, "eu-west-1", 120, start=base, Status="Success")
+    config = emulator_config(ssm, None) | {
+        "batch_config": {
+            "encoding": {"format": "jsonl", "compression": "none"},
+            "storage": {"root": f"file://{tmp_path}", "prefix": "batch-"},
+        },
+    }
+
+    def fail_second_page_of_eu_west_1(call):
+        pages = ssm.calls_for("ListCommands", "eu-west-1")
+        if call.region == "eu-west-1" and call.action == "ListCommands" and len(pages) == 1:
+            ssm.inject(Fault("auth", action="ListCommands", region="eu-west-1"))
+
+    ssm.after_response = fail_second_page_of_eu_west_1
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 1
+    batched = False
+    for message in run.messages:
+        if message["type"] == "BATCH":
+            batched = True
+        if message["type"] == "STATE" and not batched:
+            for stream in message["value"].get("bookmarks", {}).values():
+                for partition in stream.get("partitions", []):
+                    assert partition.get("replication_key_value") is None, message
+    # Without the fault: BATCH messages, then the STATE that claims them.
+    ssm.after_response = None
+    ssm.clear_faults()
+    whole = run_tap(tmp_path, config)
+    assert whole.returncode == 0, whole.stderr
+    kinds = [m["type"] for m in whole.messages]
+    assert "BATCH" in kinds
+    first_batch = kinds.index("BATCH")
+    for position, message in enumerate(whole.messages):
+        if message["type"] == "STATE" and position < first_batch:
+            assert "ssm_commands" not in message["value"].get("bookmarks", {}), message
+    assert set(whole.bookmarks("ssm_commands")) == {"us-east-1", "eu-west-1"}

@@ -166,6 +166,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt: str, *args: Any) -> None:
         logger.debug("%s %s", type(self.server.emulator).__name__, fmt % args)
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header on the emulated cloud's clock (EmulatorServer.clock_offset).
+        moment = time.time() if timestamp is None else timestamp
+        return super().date_time_string(moment + self.server.emulator.clock_offset)
+
 
 class EmulatorServer:
     """Base class of the emulators: lifecycle, call log, faults, hooks and ordering.
@@ -187,6 +192,8 @@ class EmulatorServer:
             rate-limit decisions are taken, outside :attr:`lock`, so concurrent
             requests overlap. A "slow" fault's delay comes on top of it.
         order_seed: Seed of the "shuffled" order.
+        clock_offset: Seconds the emulated cloud's clock is ahead of the real one (negative:
+            behind), as its answers' Date header shows; the data stamps are the test's.
         schedule: When set, consulted at every API request's arrival
             (:meth:`Schedule.arrive`): it may add latency, answer with a fault, and
             change the data right after the answer is written (see ``schedule.py``).
@@ -213,6 +220,7 @@ class EmulatorServer:
         self.rate_limit_per_second: int | None = None
         self.latency_seconds: float = 0.0
         self.order_seed = 0
+        self.clock_offset = 0.0
         self.schedule: Schedule | None = None
         self._order = "newest_first"
         self._requested_port = port
