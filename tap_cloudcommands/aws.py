@@ -224,7 +224,7 @@ class AWSConnector:
                 )
             return self._clients[region]
 
-    def list_pages(
+    def list_pages(  # noqa: PLR0913 - the request's parts
         self,
         region: str,
         listing: SSMListing,
@@ -232,6 +232,7 @@ class AWSConnector:
         invoked_after: dt.datetime | None,
         page_size: int = SSM_MAX_PAGE_SIZE,
         extra: Mapping[str, t.Any] | None = None,
+        command_id: str | None = None,
     ) -> Iterator[list[dict[str, t.Any]]]:
         """Yield every page of a region's list, requested at or after a time.
 
@@ -242,6 +243,8 @@ class AWSConnector:
                 seconds, rounded down, so nothing at the boundary is missed).
             page_size: ``MaxResults`` per call, 1..50.
             extra: More request members, e.g. ``{"Details": True}``.
+            command_id: Only this command (ListCommands) or its invocations
+                (ListCommandInvocations).
 
         Yields:
             Each page's items as boto3 returns them.
@@ -251,6 +254,8 @@ class AWSConnector:
             CloudAPIError: If a call fails after botocore's retries.
         """
         request: dict[str, t.Any] = {"MaxResults": page_size, **(extra or {})}
+        if command_id is not None:
+            request["CommandId"] = command_id
         if invoked_after is not None:
             value = invoked_after.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             request["Filters"] = [{"key": "InvokedAfter", "value": value}]

@@ -19,7 +19,7 @@ from typing_extensions import override
 
 from tap_cloudcommands.conform import Findings, compile_conformer, compile_fit_check
 from tap_cloudcommands.errors import CloudCommandsError
-from tap_cloudcommands.feeds import FeedGroup, PageFeed
+from tap_cloudcommands.feeds import FeedGroup, FeedStoppedError, PageFeed
 from tap_cloudcommands.timestamps import UTC, format_timestamp, parse_timestamp, utc_now
 
 if t.TYPE_CHECKING:
@@ -380,15 +380,23 @@ class RegionPartitionedStream(Stream):
         state.setdefault(PROGRESS_MARKERS, {PROGRESS_MARKER_NOTE: UNSORTED_NOTE})
         region = str(context["Region"])
         self._highest_values.pop(region, None)
-        feed = self._region_feeds()[region]
+        feed: PageFeed | None = None
+        done = False
         try:
+            feed = self._region_feeds()[region]
             yield from self.region_records(context, region, feed.items())
+            done = True
         except Exception as error:
             # Stop every region's fetching now, not when the process exits.
             self.feed_group.fail(error)
             raise
         finally:
-            feed.close()
+            if feed is not None:
+                feed.close()
+            if not done:
+                # Also when the SDK closes this generator early (a failed write, a
+                # record limit): no region of the stream keeps calling the cloud.
+                self.feed_group.fail(FeedStoppedError(f"{self.name} stopped in {region}"))
 
     def _region_feeds(self) -> dict[str, PageFeed]:
         """Start fetching every region at once, the first time any region is synced."""

@@ -120,9 +120,9 @@ CONFIG_SCHEMA = th.PropertiesList(
         "ssm_status_lookback_days",
         th.IntegerType(minimum=0, maximum=30),
         default=DEFAULT_SSM_STATUS_LOOKBACK_DAYS,
-        description="A command or invocation not yet Success/Failed/Cancelled/TimedOut "
-        "is read again on later syncs until it ends, if requested within this many days "
-        "(SSM keeps about 30).",
+        description="A command still running (or with an invocation still running) is read "
+        "again by id on every sync until it is final, for at most this many days after it "
+        "was requested (SSM keeps about 30); it does not hold the bookmark back.",
     ),
     th.Property(
         "ssm_invocation_details",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import itertools
 import typing as t
 
 from typing_extensions import override
@@ -17,6 +18,7 @@ from tap_cloudcommands.aws import (
     SSMListing,
 )
 from tap_cloudcommands.client import RegionPartitionedStream
+from tap_cloudcommands.errors import CloudAPIError
 from tap_cloudcommands.schemas import (
     SSM_COMMAND_INVOCATION_SCHEMA,
     SSM_COMMAND_SCHEMA,
@@ -25,7 +27,7 @@ from tap_cloudcommands.schemas import (
     TAT_INVOCATION_TASK_SCHEMA,
 )
 from tap_cloudcommands.tencent import TAT_MAX_PAGE_SIZE, TencentConnector
-from tap_cloudcommands.timestamps import EPOCH, instant_and_text
+from tap_cloudcommands.timestamps import EPOCH, instant_and_text, parse_timestamp
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -37,7 +39,12 @@ if t.TYPE_CHECKING:
 
 # A command or invocation in any other status may still change, so it is read again.
 SSM_FINAL_STATUSES = frozenset({"Success", "Cancelled", "Failed", "TimedOut"})
-DEFAULT_SSM_STATUS_LOOKBACK_DAYS = 7
+# Run Command keeps about 30 days of history: a command older than that cannot be read.
+DEFAULT_SSM_STATUS_LOOKBACK_DAYS = 30
+# Commands followed by id per region and stream; beyond it the oldest are left to the
+# bookmark, which then holds at the newest of them (the listing reads them again).
+MAX_PENDING_COMMANDS = 1000
+PENDING_KEY = "pending_commands"
 DEFAULT_TAT_TASK_OUTPUT_MAX_CHARS = 8192
 # A TAT run changes only while it runs, and a command's Timeout is at most 86,400 s (the
 # SDK models of RunCommand, InvokeCommand and CreateCommand: "取值范围[1, 86400]").
@@ -126,10 +133,12 @@ class SSMStream(RegionPartitionedStream):
 
     Each sync asks for items requested at or after the region's bookmark (the
     ``InvokedAfter`` filter, inclusive) and drops older ones itself, in case a proxy or
-    emulator ignores the filter. An item still running (any status outside
-    :data:`SSM_FINAL_STATUSES`) holds the bookmark at its ``RequestedDateTime`` so later
-    syncs read it again until it ends, unless it is older than
-    ``ssm_status_lookback_days``.
+    emulator ignores the filter. A command still running (for the invocations stream: a
+    command with an invocation still running) is kept by id in the partition's state
+    (``pending_commands``: CommandId -> RequestedDateTime) and read again by id
+    (``CommandId``) on every sync until it is final, older than
+    ``ssm_status_lookback_days`` or no longer listed; the bookmark moves on with the
+    newest record.
     """
 
     replication_key = "RequestedDateTime"
@@ -148,10 +157,11 @@ class SSMStream(RegionPartitionedStream):
         self.connector = connector
         self.clock = connector.clock
         self.timestamps = TimestampFields(self, self.timestamp_fields)
+        self._rereads: dict[str, dict[str, str]] = {}
 
     @property
     def status_lookback(self) -> dt.timedelta:
-        """How long a running item may hold the bookmark back."""
+        """How long a running command is read again by id."""
         days = self.config.get("ssm_status_lookback_days", DEFAULT_SSM_STATUS_LOOKBACK_DAYS)
         return dt.timedelta(days=days)
 
@@ -159,40 +169,158 @@ class SSMStream(RegionPartitionedStream):
         """Request members beyond paging and the time filter."""
         return {}
 
+    def pending(self, context: Context) -> dict[str, str]:
+        """The commands this stream follows in a region, from the state.
+
+        Args:
+            context: The region partition.
+
+        Returns:
+            CommandId -> RequestedDateTime (RFC 3339).
+        """
+        value = self.state_manager.get_context_state(context).get(PENDING_KEY)
+        return dict(value) if isinstance(value, dict) else {}
+
+    def commands_to_reread(self, context: Context) -> dict[str, str]:
+        """Pending commands the listing will not bring: requested before its start.
+
+        Args:
+            context: The region partition.
+
+        Returns:
+            CommandId -> RequestedDateTime of the commands read by id this sync.
+        """
+        start = self.starting_time(context)
+        if start is None:
+            return {}
+        return {
+            command_id: requested
+            for command_id, requested in self.pending(context).items()
+            if parse_timestamp(requested) < start
+        }
+
     @override
     def fetch_pages(self, context: Context, region: str) -> Iterable[list[dict[str, t.Any]]]:
-        return self.connector.list_pages(
+        rereads = self.commands_to_reread(context)
+        self._rereads[region] = rereads
+        page_size = self.config.get("ssm_page_size", SSM_MAX_PAGE_SIZE)
+        listing = self.connector.list_pages(
             region,
             self.listing,
             invoked_after=self.starting_time(context),
-            page_size=self.config.get("ssm_page_size", SSM_MAX_PAGE_SIZE),
+            page_size=page_size,
             extra=self.request_extra(),
         )
+
+        def by_id(command_id: str) -> Iterator[list[dict[str, t.Any]]]:
+            try:
+                yield from self.connector.list_pages(
+                    region,
+                    self.listing,
+                    invoked_after=None,
+                    page_size=page_size,
+                    extra=self.request_extra(),
+                    command_id=command_id,
+                )
+            except CloudAPIError as error:
+                # A command SSM no longer knows: region_records drops it with a log line.
+                if error.code != "InvalidCommandId":
+                    raise
+
+        return itertools.chain(listing, *(by_id(command_id) for command_id in rereads))
 
     @override
     def region_records(
         self, context: Context, region: str, objects: Iterator[dict[str, t.Any]]
     ) -> Iterator[dict[str, t.Any]]:
         start = self.starting_time(context)
-        held: dt.datetime | None = None
-        oldest_worth_rereading = self.sync_started_at - self.status_lookback
+        rereads = self._rereads.get(region, {})
+        pending = self.pending(context)
+        running: set[str] = set()
+        seen: set[str] = set()
         for item in objects:
             record = dict(item)
             requested = self.timestamps.normalise(record)
             if self.conform(record, region) is None:
                 continue
-            if start is not None and requested is not None and requested < start:
-                continue
+            command_id = str(record["CommandId"])
             if (
-                requested is not None
-                and record.get("Status") not in SSM_FINAL_STATUSES
-                and requested >= oldest_worth_rereading
+                command_id not in rereads
+                and start is not None
+                and requested is not None
+                and requested < start
             ):
-                held = requested if held is None else min(held, requested)
+                continue
+            seen.add(command_id)
+            if record.get("Status") not in SSM_FINAL_STATUSES and requested is not None:
+                running.add(command_id)
+                pending[command_id] = str(record["RequestedDateTime"])
             yield record
-        # The ceiling only now: it needs the cloud's clock from the first answer.
+        held = self._settle_pending(context, region, pending, seen=seen, running=running)
+        # The ceiling only now: it needs the cloud's clock from the first answer. The
+        # listing was complete: the bookmark may reach the ceiling.
         ceiling = self.bookmark_ceiling
+        if held is None:
+            self.advance_bookmark(context, ceiling)
         self.cap_bookmark(context, ceiling if held is None else min(ceiling, held))
+
+    def _settle_pending(
+        self,
+        context: Context,
+        region: str,
+        pending: dict[str, str],
+        *,
+        seen: set[str],
+        running: set[str],
+    ) -> dt.datetime | None:
+        """Write the commands to follow next time; return where the bookmark must hold.
+
+        Returns:
+            None, or the newest RequestedDateTime of commands over the bound, which the
+            listing must read again.
+        """
+        rereads = self._rereads.get(region, {})
+        oldest = self.sync_started_at - self.status_lookback
+        kept: dict[str, str] = {}
+        for command_id, requested in pending.items():
+            if command_id in seen and command_id not in running:
+                continue  # final now
+            if command_id in rereads and command_id not in seen:
+                self.logger.info(
+                    "Stream %s, region %s: command %s is no longer listed by SSM; "
+                    "its last status stays as loaded",
+                    self.name,
+                    region,
+                    command_id,
+                )
+                continue
+            if parse_timestamp(requested) < oldest:
+                self.logger.info(
+                    "Stream %s, region %s: command %s is still not final after %d days "
+                    "(ssm_status_lookback_days); no longer read again",
+                    self.name,
+                    region,
+                    command_id,
+                    self.status_lookback.days,
+                )
+                continue
+            kept[command_id] = requested
+        newest_first = sorted(kept.items(), key=lambda entry: entry[1], reverse=True)
+        followed = dict(newest_first[:MAX_PENDING_COMMANDS])
+        over = newest_first[MAX_PENDING_COMMANDS:]
+        state = self.state_manager.get_context_state(context)
+        state[PENDING_KEY] = followed
+        if over:
+            self.logger.warning(
+                "Stream %s, region %s: %d commands still running beyond the %d followed by "
+                "id; the bookmark holds at the newest of them",
+                self.name,
+                region,
+                len(over),
+                MAX_PENDING_COMMANDS,
+            )
+            return parse_timestamp(over[0][1])
+        return None
 
 
 class SSMCommandsStream(SSMStream):
@@ -226,6 +354,32 @@ class SSMCommandInvocationsStream(SSMStream):
     @override
     def request_extra(self) -> dict[str, t.Any]:
         return {"Details": bool(self.config.get("ssm_invocation_details", False))}
+
+    @override
+    def commands_to_reread(self, context: Context) -> dict[str, str]:
+        """Also the commands ``ssm_commands`` last saw running.
+
+        Their invocations may all have ended while SSM still creates new ones (rate
+        control, tag targets).
+
+        Args:
+            context: The region partition.
+
+        Returns:
+            CommandId -> RequestedDateTime of the commands read by id this sync.
+        """
+        rereads = super().commands_to_reread(context)
+        start = self.starting_time(context)
+        if start is None:
+            return rereads
+        commands = self.tap_state.get("bookmarks", {}).get(SSMCommandsStream.name, {})
+        for partition in commands.get("partitions", []):
+            if partition.get("context") != context:
+                continue
+            for command_id, requested in (partition.get(PENDING_KEY) or {}).items():
+                if parse_timestamp(requested) < start:
+                    rereads.setdefault(command_id, requested)
+        return rereads
 
 
 class TATStream(RegionPartitionedStream):

@@ -26,7 +26,13 @@ accepted page is shorter than the limit (it reached the end of the list), or, fo
 incremental scan, when an accepted item was created before ``stop_before``: in a list
 ordered newest first every item at or after that instant precedes it. Every page is
 checked to be in ``CreatedTime`` order; an item out of order turns the early stop off
-for the rest of the scan (the whole list is read), with a log line.
+and the scan is read to its end but not shown complete (the proof rests on that order),
+with a log line.
+
+The assumption is a fixed relative order, ties included: items created in the same
+second must come in the same order on every call (the reference does not say how ties
+are ordered; ``tie_order = "random"`` in the emulator plays the opposite, which this
+rule cannot detect with a one-item overlap).
 
 Pages are fetched several at a time ahead of the scan position (each call still waits
 for the rate limit); a page fetched ahead is used only if it overlaps the accepted
@@ -35,6 +41,7 @@ stretch, which is checked, never assumed.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import threading
@@ -59,6 +66,7 @@ REMEMBERED_PAGES = 32
 # beyond it the list changes faster than it can be read, and the scan gives up.
 CALL_BUDGET_FACTOR = 3
 CALL_BUDGET_EXTRA = 16
+CALL_BUDGET_CAP = 10
 _WAIT_POLL_SECONDS = 0.25
 
 
@@ -81,11 +89,15 @@ class _Read:
 
 
 class _Remembered:
-    """Insertion-ordered ids with a bound: the oldest are forgotten first."""
+    """Insertion-ordered ids with a bound: the oldest are forgotten first.
+
+    (An OrderedDict: a plain dict trimmed from the front one key at a time makes finding
+    its oldest key slower with every trim.)
+    """
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
-        self._values: dict[str, object] = {}
+        self._values: collections.OrderedDict[str, object] = collections.OrderedDict()
 
     def __contains__(self, key: object) -> bool:
         return key in self._values
@@ -94,10 +106,10 @@ class _Remembered:
         return self._values.get(key)
 
     def put(self, key: str, value: object = None) -> None:
-        self._values.pop(key, None)
         self._values[key] = value
+        self._values.move_to_end(key)
         if len(self._values) > self._capacity:
-            del self._values[next(iter(self._values))]
+            self._values.popitem(last=False)
 
 
 class OffsetScan:
@@ -159,6 +171,7 @@ class OffsetScan:
         self._drift = 0
         self._repair_streak = 0
         self._largest_total = 0
+        self._first_total: int | None = None
         self._accepted_count = 0
         self._newest_accepted: dt.datetime | None = None
         self._oldest_accepted: dt.datetime | None = None
@@ -256,7 +269,8 @@ class OffsetScan:
                 self._frontier_id = items[-1].get(key)
             self._note_times(items)
         if len(items) < self._limit:
-            self.exact = True
+            # The end of the list; the proof rests on the order, so only if it held.
+            self.exact = self.ordered
             return True
         if self._stop_before is not None and self.ordered:
             last = _created(items[-1])
@@ -293,23 +307,44 @@ class OffsetScan:
     def _check_order(self, read: _Read) -> None:
         if not self.ordered:
             return
-        previous: dt.datetime | None = None
+        previous_text: str | None = None
+        previous: dt.datetime | None = None  # its instant, parsed only when needed
         for index, item in enumerate(read.page.items):
+            text = item.get("CreatedTime")
+            if (
+                isinstance(text, str)
+                and previous_text is not None
+                and len(text) == len(previous_text)
+                and (form := _form(text)) is not None
+                and form == _form(previous_text)
+            ):
+                # Same form, offset and length: the text orders as the instant does.
+                if text > previous_text:
+                    self._disordered(read, index, "newer than the one before it")
+                    return
+                previous_text, previous = text, None
+                continue
             created = _created(item)
-            if created is None or (previous is not None and created > previous):
-                self.ordered = False
-                self._logger.warning(
-                    "%s: item %d of the page at offset %d is %s; the list is read to "
-                    "its end instead of stopping at the bookmark window",
-                    self._describe,
-                    index,
-                    read.offset,
-                    "without a CreatedTime"
-                    if created is None
-                    else "newer than the one before it (the list is not newest first)",
-                )
+            if created is None:
+                self._disordered(read, index, "without a CreatedTime")
                 return
-            previous = created
+            if previous_text is not None:
+                previous = previous or _created({"CreatedTime": previous_text})
+                if previous is not None and created > previous:
+                    self._disordered(read, index, "newer than the one before it")
+                    return
+            previous_text, previous = text, created
+
+    def _disordered(self, read: _Read, index: int, what: str) -> None:
+        self.ordered = False
+        self._logger.warning(
+            "%s: item %d of the page at offset %d is %s (the list is not newest first); "
+            "it is read to its end, and the scan cannot be shown complete",
+            self._describe,
+            index,
+            read.offset,
+            what,
+        )
 
     # ------------------------------------------------------------------ handing on
     def _hand_on(self, items: list[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
@@ -330,8 +365,14 @@ class OffsetScan:
 
     # ------------------------------------------------------------------ fetching
     def _budget(self) -> int:
-        pages = math.ceil(max(self._largest_total, 1) / self._step)
-        return CALL_BUDGET_FACTOR * pages + CALL_BUDGET_EXTRA
+        # Grows with the list, but at most to CALL_BUDGET_CAP times what the list held
+        # at the first call: a list that grows as fast as it is read cannot keep
+        # raising its own budget.
+        def budget(total: int) -> int:
+            pages = math.ceil(max(total, 1) / self._step)
+            return CALL_BUDGET_FACTOR * pages + CALL_BUDGET_EXTRA
+
+        return min(CALL_BUDGET_CAP * budget(self._first_total or 0), budget(self._largest_total))
 
     def _read_at(self, cursor: int) -> _Read:
         """A page that holds position ``cursor``: one read ahead if any, else a new call."""
@@ -346,6 +387,8 @@ class OffsetScan:
             future = self._submit(cursor)
         page = self._wait(future)
         self._largest_total = max(self._largest_total, page.total)
+        if self._first_total is None:
+            self._first_total = page.total
         return _Read(offset, page)
 
     def _submit(self, offset: int) -> Future[Page]:
@@ -412,6 +455,18 @@ class OffsetScan:
             self._newest_accepted = first
         if last is not None and (self._oldest_accepted is None or last < self._oldest_accepted):
             self._oldest_accepted = last
+
+
+def _form(text: object) -> str | None:
+    """The suffix that fixes how a timestamp reads ("Z" or "+HH:MM"), None if neither."""
+    if not isinstance(text, str) or not text:
+        return None
+    if text[-1] == "Z":
+        return "Z"
+    offset = text[-6:]
+    if len(offset) == len("+00:00") and offset[0] in "+-" and offset[3] == ":":
+        return offset
+    return None
 
 
 def _created(item: dict[str, t.Any]) -> dt.datetime | None:

@@ -15,7 +15,8 @@ The sequences that would break a scan, and that these schedules contain:
   does not move and a TotalCount check sees nothing;
 - a later page answered before an earlier one while the list changes in between;
 - a page throttled and retried after the list changed;
-- items tied on CreatedTime, so a new item can sort behind an older one;
+- items tied on CreatedTime, so a new item can sort behind an older one (ties keep
+  their order from call to call: the scan's stated assumption);
 - a list that keeps changing on every call for as long as the schedule lasts.
 
 Property: the scan ends shown exact, and every item that existed from its first call

@@ -102,9 +102,9 @@ def test_a_running_ssm_invocation_is_read_again_until_it_ends(tmp_path, ssm):
 
     first = run_tap(tmp_path, config)
     assert first.returncode == 0, first.stderr
-    # Held at the running invocation, not at the later finished one.
-    bookmark = first.bookmarks("ssm_command_invocations")["us-east-1"]
-    assert dt.datetime.fromisoformat(bookmark) == requested
+    # The bookmark moves on; the command with a running invocation is followed by id.
+    [partition] = first.final_state["bookmarks"]["ssm_command_invocations"]["partitions"]
+    assert list(partition["pending_commands"]) == [command["CommandId"]]
 
     ssm.update_invocation(
         "us-east-1", command["CommandId"], running["InstanceId"], Status="Success"
@@ -117,9 +117,13 @@ def test_a_running_ssm_invocation_is_read_again_until_it_ends(tmp_path, ssm):
         if r["CommandId"] == command["CommandId"]
     }
     assert again[running["InstanceId"]] == "Success"
-    # Everything final now: the bookmark moves on to the newest invocation.
-    later = second.bookmarks("ssm_command_invocations")["us-east-1"]
-    assert dt.datetime.fromisoformat(later) == finished_later
+    # Only that command's invocations were read again (by CommandId); all final now.
+    assert {r["CommandId"] for r in second.records["ssm_command_invocations"]} == {
+        command["CommandId"]
+    }
+    [partition] = second.final_state["bookmarks"]["ssm_command_invocations"]["partitions"]
+    assert partition["pending_commands"] == {}
+    assert finished_later < dt.datetime.fromisoformat(partition["replication_key_value"])
 
 
 def add_tat_run(tat, region, *, at, statuses, output=b"done\n"):

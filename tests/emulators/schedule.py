@@ -77,6 +77,8 @@ class Schedule:
         skew: The emulated cloud clock minus the real clock.
         edit_within: Only items created at most this long before "now" are edited (a
             run changes only while it runs); None edits any item.
+        distinct_seconds: New items get a second of their own (later than the last one
+            inserted), so no run of ties grows longer than the test allows.
         calls: Requests seen so far.
         inserted, deleted, edited: Ids changed so far, in order.
     """
@@ -87,11 +89,13 @@ class Schedule:
     steps: list[Step]
     skew: timedelta = timedelta(0)
     edit_within: timedelta | None = None
+    distinct_seconds: bool = False
     calls: int = 0
     inserted: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     edited: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_insert: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=UTC))
 
     def arrive(self, request: ApiRequest) -> Arrival | None:
         """Decide what happens to a request that just arrived.
@@ -156,6 +160,9 @@ class Schedule:
 
     def _insert(self) -> str:
         moment = self.now()
+        if self.distinct_seconds:
+            moment = max(moment, self._last_insert + timedelta(seconds=1))
+            self._last_insert = moment
         if self.action == "DescribeCommands":
             added = self.emulator.add_command(self.region, CreatedTime=moment, UpdatedTime=moment)
             return str(added["CommandId"])

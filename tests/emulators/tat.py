@@ -9,6 +9,7 @@ Content-Type is exactly ``application/json`` (see FACTS.md), so
 from __future__ import annotations
 
 import json
+import random
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -27,7 +28,7 @@ from .base import (
 )
 from .credentials import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY
 from .jsonwire import encode_json
-from .store import CommandStore, clone, gc_paused
+from .store import CommandStore, Window, clone, gc_paused
 from .tat_invocations import (
     UNFINISHED_TASK_STATUSES,
     new_invocation,
@@ -85,6 +86,9 @@ class TATEmulator(EmulatorServer):
             silently ignore error bodies.
         clock_skew_seconds: Largest accepted |X-TC-Timestamp - now|.
         supported_regions: Regions answered (None = any); others get UnsupportedRegion.
+        tie_order: "stable" (default: items created in the same second come by id) or
+            "random" (their order is drawn again for every request, as an ``ORDER BY
+            CreatedTime`` without a unique tie-breaker may do; the reference does not say).
     """
 
     supported_fault_kinds = BASE_FAULT_KINDS | {"internal"}
@@ -113,6 +117,8 @@ class TATEmulator(EmulatorServer):
         self.content_type = JSON_CONTENT_TYPE
         self.clock_skew_seconds = 300
         self.supported_regions: set[str] | None = None
+        self.tie_order = "stable"
+        self._tie_random = random.Random(0)
         self._timestamp_style = DEFAULT_TIMESTAMP_STYLE
         self._store = CommandStore("CreatedTime")
         self._styles: dict[tuple[str, str], str] = {}
@@ -606,7 +612,9 @@ class TATEmulator(EmulatorServer):
             predicates=query.predicates,
             ids=query.ids,
         )
-        body = describe_page(matching, query, lambda c: self._render(region, c), str(uuid.uuid4()))
+        body = describe_page(
+            self._ties(matching), query, lambda c: self._render(region, c), str(uuid.uuid4())
+        )
         return Reply(200, body, self.content_type)
 
     def _describe_invocations(self, request: ApiRequest) -> Reply:
@@ -631,7 +639,7 @@ class TATEmulator(EmulatorServer):
             ids=ids,
         )
         body = describe_page(
-            matching,
+            self._ties(matching),
             query,
             lambda i: self._render_invocation(region, i),
             str(uuid.uuid4()),
@@ -660,13 +668,24 @@ class TATEmulator(EmulatorServer):
         )
         hide = query.hide_output
         body = describe_page(
-            matching,
+            self._ties(matching),
             query,
             lambda t: self._render_task(region, t, hide_output=hide),
             str(uuid.uuid4()),
             "InvocationTaskSet",
         )
         return Reply(200, body, self.content_type)
+
+    def _ties(self, matching: Window) -> Window | _Reordered:
+        """The result order, with ties in CreatedTime drawn again if ``tie_order`` asks."""
+        if self.tie_order != "random":
+            return matching
+        records = matching.page(0, len(matching))
+        draws = {id(record): self._tie_random.random() for record in records}
+        # Python's sort is stable: only runs of equal CreatedTime change places.
+        records.sort(key=lambda record: draws[id(record)])
+        records.sort(key=lambda record: record["CreatedTime"], reverse=self.order != "oldest_first")
+        return _Reordered(records)
 
     def _render(self, region: str, command: dict[str, Any]) -> bytes:
         style = self._styles.get((region, command["CommandId"]), self._timestamp_style)
@@ -698,3 +717,16 @@ class TATEmulator(EmulatorServer):
     def internal_error_reply(self, request: ApiRequest | None) -> Reply:
         """An emulator bug, answered as TAT InternalError."""
         return self._error("InternalError", "The emulator failed; see emulator.errors.")
+
+
+class _Reordered:
+    """A result order held as a list (what ``describe_page`` reads of a Window)."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def page(self, offset: int, size: int) -> list[dict[str, Any]]:
+        return self._records[offset : offset + size]
