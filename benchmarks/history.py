@@ -1,7 +1,7 @@
-"""Benchmarks of TAT execution-history syncs: incremental cost and busy regions.
+"""Benchmarks of execution-history syncs: incremental cost, busy regions, running commands.
 
-The TAT emulator runs in this process (its CPU is not the tap's: the tap is the CLI in
-a child process), at 100 ms a call and 20 calls/s per region and API, as TAT documents.
+The emulators run in this process (their CPU is not the tap's: the tap is the CLI in
+a child process); TAT at 100 ms a call and 20 calls/s per region and API, as TAT documents.
 Scenarios:
 
 6. 100,000 finished runs (one task each, created over the 30 days up to two days ago)
@@ -11,6 +11,8 @@ Scenarios:
    100 ms and the oldest aged out every second; three syncs back to back: bookmark per
    sync, records re-emitted unchanged (the same id and UpdatedTime as in an earlier
    sync), calls.
+8. SSM: 20,000 commands (one invocation each), 5 still running; a full sync, then an
+   incremental one with nothing new: calls per operation and what it emits.
 
     python -m benchmarks.run --only history [--quick]
 """
@@ -49,10 +51,16 @@ def config(tat: TATEmulator) -> dict[str, Any]:
 class Sync:
     """One run of the tap CLI with its Singer output read back."""
 
-    def __init__(self, settings: dict[str, Any], state: dict[str, Any] | None) -> None:
+    def __init__(
+        self,
+        settings: dict[str, Any],
+        state: dict[str, Any] | None,
+        streams: list[str] | None = None,
+    ) -> None:
+        streams = streams or STREAMS
         folder = Path(tempfile.mkdtemp())
         (folder / "config.json").write_text(json.dumps(settings))
-        (folder / "catalog.json").write_text(json.dumps(catalog(settings, STREAMS)))
+        (folder / "catalog.json").write_text(json.dumps(catalog(settings, streams)))
         command = [
             PYTHON,
             "-m",
@@ -69,7 +77,7 @@ class Sync:
             self.result = measure(command, output)
             output.seek(0)
             messages = [json.loads(line) for line in output if line.startswith(b"{")]
-        self.records: dict[str, list[dict[str, Any]]] = {stream: [] for stream in STREAMS}
+        self.records: dict[str, list[dict[str, Any]]] = {stream: [] for stream in streams}
         self.state: dict[str, Any] = {}
         for message in messages:
             if message["type"] == "RECORD":
@@ -259,5 +267,69 @@ def busy(count: int, syncs: int = 3) -> list[tuple[str, str, str, str]]:
 
 
 def history(quick: bool) -> list[tuple[str, str, str, str]]:  # noqa: FBT001
-    """Scenarios 6 and 7."""
-    return incremental(20_000 if quick else 100_000) + busy(20_000)
+    """Scenarios 6, 7 and 8."""
+    return incremental(20_000 if quick else 100_000) + busy(20_000) + ssm_running()
+
+
+SSM_STREAMS = ["ssm_commands", "ssm_command_invocations"]
+SSM_REGION = "us-east-1"
+
+
+def ssm_running(count: int = 20_000, running: int = 5) -> list[tuple[str, str, str, str]]:
+    """Scenario 8: SSM incremental sync, ``running`` commands still running, nothing new."""
+    from tests.emulators import (  # noqa: PLC0415 - only this scenario needs SSM
+        EMULATOR_AWS_ACCESS_KEY_ID,
+        EMULATOR_AWS_SECRET_ACCESS_KEY,
+        SSMEmulator,
+    )
+
+    ssm = SSMEmulator().start()
+    try:
+        now = dt.datetime.now(UTC).replace(microsecond=0)
+        step = dt.timedelta(days=20) / count
+        running_ids = []
+        for i in range(count):
+            is_running = i % (count // running) == 0 and len(running_ids) < running
+            command, _ = ssm.add_command_with_invocations(
+                SSM_REGION,
+                ["i-0123456789abcdef0"],
+                invocation_statuses=["InProgress" if is_running else "Success"],
+                RequestedDateTime=now - dt.timedelta(minutes=10) - step * i,
+                Status="InProgress" if is_running else "Success",
+            )
+            if is_running:
+                running_ids.append(command["CommandId"])
+        settings = {
+            "aws_access_key_id": EMULATOR_AWS_ACCESS_KEY_ID,
+            "aws_secret_access_key": EMULATOR_AWS_SECRET_ACCESS_KEY,
+            "aws_regions": [SSM_REGION],
+            "aws_endpoint_url": ssm.url,
+        }
+        first = Sync(settings, None, SSM_STREAMS)
+        ssm.reset_calls()
+        second = Sync(settings, first.state, SSM_STREAMS)
+        made = {
+            op: len(ssm.calls_for(op, SSM_REGION))
+            for op in ("ListCommands", "ListCommandInvocations")
+        }
+        emitted = {
+            stream: sorted({r["CommandId"] for r in second.records[stream]})
+            for stream in SSM_STREAMS
+        }
+    finally:
+        ssm.stop()
+    only_running = all(ids == sorted(running_ids) for ids in emitted.values())
+    ok = max(made.values()) <= 1 + running and only_running
+    return [
+        (
+            f"8. SSM incremental sync: {count:,} commands, {running} still running, nothing new",
+            (
+                f"ListCommands {made['ListCommands']} calls, ListCommandInvocations "
+                f"{made['ListCommandInvocations']}; emitted {len(second.records['ssm_commands'])}"
+                f" commands and {len(second.records['ssm_command_invocations'])} invocations, "
+                f"all of the running commands: {only_running}"
+            ),
+            f"<= 1 + {running} calls per stream and region; only those {running} re-emitted",
+            "ok" if ok else "MISSED",
+        )
+    ]
