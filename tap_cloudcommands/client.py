@@ -204,13 +204,20 @@ class RegionPartitionedStream(Stream):
             context: The region partition.
             instant: Every record updated before it has been emitted.
         """
-        state = self.state_manager.get_context_state(context)
-        markers = state.setdefault(PROGRESS_MARKERS, {PROGRESS_MARKER_NOTE: UNSORTED_NOTE})
+        markers = self._progress_markers(context)
         value = format_timestamp(instant)
         current = markers.get("replication_key_value")
         if not isinstance(current, str) or current < value:
             markers["replication_key"] = self.replication_key
             markers["replication_key_value"] = value
+
+    def _progress_markers(self, context: Context) -> dict[str, t.Any]:
+        """The SDK's not-yet-final bookmark of a partition, created with its own note."""
+        state = self.state_manager.get_context_state(context)
+        markers: dict[str, t.Any] = state.setdefault(
+            PROGRESS_MARKERS, {PROGRESS_MARKER_NOTE: UNSORTED_NOTE}
+        )
+        return markers
 
     @cached_property
     def api_keys(self) -> tuple[str, ...]:
@@ -376,8 +383,7 @@ class RegionPartitionedStream(Stream):
         # The SDK's own note on unsorted progress, set before it would log a warning for
         # every stream and region; the tap says what matters once.
         self.once.info(RESUMING_NOTE)
-        state = self.state_manager.get_context_state(context)
-        state.setdefault(PROGRESS_MARKERS, {PROGRESS_MARKER_NOTE: UNSORTED_NOTE})
+        self._progress_markers(context)
         region = str(context["Region"])
         self._highest_values.pop(region, None)
         feed: PageFeed | None = None

@@ -181,8 +181,19 @@ class SSMStream(RegionPartitionedStream):
         value = self.state_manager.get_context_state(context).get(PENDING_KEY)
         return dict(value) if isinstance(value, dict) else {}
 
+    def followed(self, context: Context) -> dict[str, str]:
+        """The commands whose status this stream reads again, from the state.
+
+        Args:
+            context: The region partition.
+
+        Returns:
+            CommandId -> RequestedDateTime.
+        """
+        return self.pending(context)
+
     def commands_to_reread(self, context: Context) -> dict[str, str]:
-        """Pending commands the listing will not bring: requested before its start.
+        """Followed commands the listing will not bring: requested before its start.
 
         Args:
             context: The region partition.
@@ -195,7 +206,7 @@ class SSMStream(RegionPartitionedStream):
             return {}
         return {
             command_id: requested
-            for command_id, requested in self.pending(context).items()
+            for command_id, requested in self.followed(context).items()
             if parse_timestamp(requested) < start
         }
 
@@ -356,7 +367,7 @@ class SSMCommandInvocationsStream(SSMStream):
         return {"Details": bool(self.config.get("ssm_invocation_details", False))}
 
     @override
-    def commands_to_reread(self, context: Context) -> dict[str, str]:
+    def followed(self, context: Context) -> dict[str, str]:
         """Also the commands ``ssm_commands`` last saw running.
 
         Their invocations may all have ended while SSM still creates new ones (rate
@@ -366,20 +377,15 @@ class SSMCommandInvocationsStream(SSMStream):
             context: The region partition.
 
         Returns:
-            CommandId -> RequestedDateTime of the commands read by id this sync.
+            CommandId -> RequestedDateTime.
         """
-        rereads = super().commands_to_reread(context)
-        start = self.starting_time(context)
-        if start is None:
-            return rereads
+        followed = self.pending(context)
         commands = self.tap_state.get("bookmarks", {}).get(SSMCommandsStream.name, {})
         for partition in commands.get("partitions", []):
-            if partition.get("context") != context:
-                continue
-            for command_id, requested in (partition.get(PENDING_KEY) or {}).items():
-                if parse_timestamp(requested) < start:
-                    rereads.setdefault(command_id, requested)
-        return rereads
+            if partition.get("context") == context:
+                for command_id, requested in (partition.get(PENDING_KEY) or {}).items():
+                    followed.setdefault(command_id, requested)
+        return followed
 
 
 class TATStream(RegionPartitionedStream):

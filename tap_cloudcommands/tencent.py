@@ -24,7 +24,6 @@ from tap_cloudcommands.tat_sdk import TatClient
 if t.TYPE_CHECKING:
     import datetime as dt
     import logging
-    import threading as th
     from collections.abc import Callable, Mapping
 
 CLOUD = "Tencent Cloud"
@@ -198,7 +197,7 @@ class TencentConnector:
         params: dict[str, t.Any],
         *,
         check: Callable[[dict[str, t.Any]], None] | None = None,
-        stop: th.Event | None = None,
+        stop: threading.Event | None = None,
     ) -> dict[str, t.Any]:
         """Call a TAT action within the region's rate limit, retrying transient faults.
 
@@ -313,7 +312,7 @@ class TencentConnector:
         limit: int,
         *,
         params: Mapping[str, t.Any] | None = None,
-        stop: th.Event | None = None,
+        stop: threading.Event | None = None,
     ) -> Page:
         """Fetch one Offset/Limit page and check its shape.
 
@@ -361,7 +360,7 @@ class TencentConnector:
         page_size: int = TAT_MAX_PAGE_SIZE,
         params: Mapping[str, t.Any] | None = None,
         stop_before: dt.datetime | None = None,
-        stop: th.Event | None = None,
+        stop: threading.Event | None = None,
     ) -> OffsetScan:
         """Return an exact scan over a Describe* list (see ``tat_scan``).
 

@@ -28,21 +28,18 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
-import os
 import typing as t
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tap_cloudcommands.tencent import TencentConnector
 from tests.emulators import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY, TATEmulator
 from tests.emulators.schedule import Schedule, Step, limit_throttling, plan_from_seed
+from tests.properties import property_settings
 
 UTC = dt.UTC
-# CI runs a fixed, derandomized set; PROPERTY_EXAMPLES=N runs N fresh random ones.
-SCAN_EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "600"))
-DERANDOMIZE = "PROPERTY_EXAMPLES" not in os.environ
 REGIONS = (f"ap-prop{n}" for n in itertools.count())
 
 
@@ -139,12 +136,7 @@ def run_schedule(
     assert not missing, (len(missing), sorted(missing)[:5], scan.calls, scan.repairs)
 
 
-@settings(
-    max_examples=SCAN_EXAMPLES,
-    deadline=None,
-    derandomize=DERANDOMIZE,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@property_settings("PROPERTY_EXAMPLES", 600)
 @given(
     action=st.sampled_from(("DescribeCommands", "DescribeInvocations")),
     initial=st.integers(0, 250),

@@ -31,11 +31,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import os
 import typing as t
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tap_cloudcommands.tap import TapCloudCommands
@@ -44,10 +43,9 @@ from tap_cloudcommands.timestamps import parse_timestamp
 from tap_cloudcommands.writer import BatchingMsgSpecWriter
 from tests.emulators import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY, TATEmulator
 from tests.emulators.schedule import Schedule, Step, limit_throttling
+from tests.properties import property_settings
 
 UTC = dt.UTC
-SYNC_EXAMPLES = int(os.environ.get("PROPERTY_SYNC_EXAMPLES", "120"))
-DERANDOMIZE = "PROPERTY_SYNC_EXAMPLES" not in os.environ
 STREAM = "tat_invocations"
 REGIONS = (f"ap-sync-{n}" for n in itertools.count())
 LONGEST_RUN = dt.timedelta(seconds=86_400)
@@ -130,12 +128,7 @@ sync_plans = st.tuples(
 )
 
 
-@settings(
-    max_examples=SYNC_EXAMPLES,
-    deadline=None,
-    derandomize=DERANDOMIZE,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@property_settings("PROPERTY_SYNC_EXAMPLES", 120)
 @given(
     initial=st.integers(0, 120),
     running=st.floats(0, 0.5),

@@ -129,15 +129,11 @@ class Schedule:
         for _ in range(step.insert):
             self.inserted.append(self._insert())
         for position in step.delete:
-            items = self._items()
-            if items:
-                victim = items[min(len(items) - 1, int(position * len(items)))]
+            if (victim := _at(self._items(), position)) is not None:
                 self._delete(victim)
                 self.deleted.append(victim[self._id_key])
         for position in step.edit:
-            items = self._editable()
-            if items:
-                target = items[min(len(items) - 1, int(position * len(items)))]
+            if (target := _at(self._editable(), position)) is not None:
                 self._edit(target)
                 self.edited.append(target[self._id_key])
 
@@ -188,6 +184,11 @@ class Schedule:
             self.emulator.update_invocation(
                 self.region, item["InvocationId"], UpdatedTime=moment, Description="edited"
             )
+
+
+def _at(items: list[dict[str, Any]], position: float) -> dict[str, Any] | None:
+    """The item at a position given as a fraction 0..1 of the list, None if it is empty."""
+    return items[min(len(items) - 1, int(position * len(items)))] if items else None
 
 
 def limit_throttling(steps: list[Step], most: int = 5) -> list[Step]:
