@@ -192,6 +192,17 @@ class SSMStream(RegionPartitionedStream):
         """
         return self.pending(context)
 
+    def commands_still_running(self, context: Context) -> dict[str, str]:  # noqa: ARG002
+        """Commands known, from elsewhere, to be running now: followed whatever was read.
+
+        Args:
+            context: The region partition.
+
+        Returns:
+            CommandId -> RequestedDateTime.
+        """
+        return {}
+
     def commands_to_reread(self, context: Context) -> dict[str, str]:
         """Followed commands the listing will not bring: requested before its start.
 
@@ -267,6 +278,9 @@ class SSMStream(RegionPartitionedStream):
                 running.add(command_id)
                 pending[command_id] = str(record["RequestedDateTime"])
             yield record
+        for command_id, requested_at in self.commands_still_running(context).items():
+            pending.setdefault(command_id, requested_at)
+            running.add(command_id)
         held = self._settle_pending(context, region, pending, seen=seen, running=running)
         # The ceiling only now: it needs the cloud's clock from the first answer. The
         # listing was complete: the bookmark may reach the ceiling.
@@ -296,7 +310,7 @@ class SSMStream(RegionPartitionedStream):
         for command_id, requested in pending.items():
             if command_id in seen and command_id not in running:
                 continue  # final now
-            if command_id in rereads and command_id not in seen:
+            if command_id in rereads and command_id not in seen and command_id not in running:
                 self.logger.info(
                     "Stream %s, region %s: command %s is no longer listed by SSM; "
                     "its last status stays as loaded",
@@ -379,13 +393,30 @@ class SSMCommandInvocationsStream(SSMStream):
         Returns:
             CommandId -> RequestedDateTime.
         """
-        followed = self.pending(context)
+        return self.commands_still_running(context) | self.pending(context)
+
+    @override
+    def commands_still_running(self, context: Context) -> dict[str, str]:
+        """The commands ``ssm_commands`` follows in this region, as the state says now.
+
+        An invocation may appear for a running command after this stream last read it,
+        stamped with the command's ``RequestedDateTime`` (behind the bookmark). So a
+        command stays followed here while ``ssm_commands`` follows it, and is read once
+        more after that: only a read after the command ended is sure to hold its last
+        invocation. Streams sync in name order, so this one runs before ``ssm_commands``
+        in a sync; the rule holds in either order.
+
+        Args:
+            context: The region partition.
+
+        Returns:
+            CommandId -> RequestedDateTime.
+        """
         commands = self.tap_state.get("bookmarks", {}).get(SSMCommandsStream.name, {})
         for partition in commands.get("partitions", []):
             if partition.get("context") == context:
-                for command_id, requested in (partition.get(PENDING_KEY) or {}).items():
-                    followed.setdefault(command_id, requested)
-        return followed
+                return dict(partition.get(PENDING_KEY) or {})
+        return {}
 
 
 class TATStream(RegionPartitionedStream):

@@ -30,6 +30,14 @@ if t.TYPE_CHECKING:
 
     from tap_cloudcommands.client import RegionPartitionedStream
 
+# Streams sync in this order (see TapCloudCommands.streams).
+SYNC_ORDER = (
+    SSMCommandsStream.name,
+    SSMCommandInvocationsStream.name,
+    TATCommandsStream.name,
+    TATInvocationsStream.name,
+    TATInvocationTasksStream.name,
+)
 # The SDKs log request headers at DEBUG, and those carry the access key id.
 QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "tencentcloud_sdk_common", "s3transfer")
 
@@ -66,6 +74,25 @@ class TapCloudCommands(Tap):
             errors += catalog_errors(list(self.input_catalog), list(replication_keys))
         if errors:
             raise InputError("; ".join(errors))
+
+    @property
+    @override
+    def streams(self) -> dict[str, Stream]:
+        """The streams in sync order: each cloud's commands before their runs.
+
+        The SDK sorts streams by name, which would sync ``ssm_command_invocations`` before
+        ``ssm_commands`` (its ``load_streams`` is final, so the order is set here). The
+        invocations stream follows the commands ``ssm_commands`` saw running in the same
+        sync: an invocation SSM adds to a running command may carry the command's time,
+        behind the bookmark, and only that following reads it.
+
+        Returns:
+            Stream name -> stream, in :data:`SYNC_ORDER` (others after, by name).
+        """
+        streams = super().streams
+        rank = {name: index for index, name in enumerate(SYNC_ORDER)}
+        ordered = sorted(streams, key=lambda name: (rank.get(name, len(rank)), name))
+        return {name: streams[name] for name in ordered}
 
     @override
     def discover_streams(self) -> list[Stream]:

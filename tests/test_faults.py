@@ -282,10 +282,10 @@ def test_network_faults_that_persist_name_cloud_region_and_operation(
         "aws_max_attempts": 3,
         "tencent_max_attempts": 3,
     }
-    # The SDK syncs streams by name: ssm_command_invocations, then ssm_commands. Regions
-    # are read at the same time: the error names the first to fail.
+    # Streams sync in the tap's order: ssm_commands first. Regions are read at the same
+    # time: the error names the first to fail.
     where = (
-        "AWS ListCommandInvocations in region (us-east-1|eu-west-1)"
+        "AWS ListCommands in region (us-east-1|eu-west-1)"
         if cloud == "aws"
         else "Tencent Cloud DescribeCommands in region (ap-guangzhou|ap-singapore)"
     )

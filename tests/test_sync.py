@@ -481,8 +481,8 @@ def test_tat_calls_stay_under_the_configured_rate_per_region(tmp_path, tat):
     [
         (
             {"aws_access_key_id": None, "aws_secret_access_key": None, "aws_profile": "nope"},
-            # ssm_command_invocations is synced first (the SDK orders streams by name).
-            "AWS ListCommandInvocations in region us-east-1 failed: ProfileNotFound",
+            # ssm_commands is synced first (the tap's order, not the SDK's by name).
+            "AWS ListCommands in region us-east-1 failed: ProfileNotFound",
         ),
         (
             {

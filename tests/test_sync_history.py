@@ -109,6 +109,7 @@ def test_a_running_ssm_invocation_is_read_again_until_it_ends(tmp_path, ssm):
     ssm.update_invocation(
         "us-east-1", command["CommandId"], running["InstanceId"], Status="Success"
     )
+    ssm.update_command("us-east-1", command["CommandId"], Status="Success")
     second = run_tap(tmp_path, config, state=first.final_state)
     assert second.returncode == 0, second.stderr
     again = {
@@ -121,9 +122,57 @@ def test_a_running_ssm_invocation_is_read_again_until_it_ends(tmp_path, ssm):
     assert {r["CommandId"] for r in second.records["ssm_command_invocations"]} == {
         command["CommandId"]
     }
+    # ssm_commands saw the command end earlier in this sync: no longer followed.
     [partition] = second.final_state["bookmarks"]["ssm_command_invocations"]["partitions"]
     assert partition["pending_commands"] == {}
     assert finished_later < dt.datetime.fromisoformat(partition["replication_key_value"])
+
+
+def test_an_invocation_created_as_its_command_ends_is_still_read(tmp_path, ssm):
+    # SSM may add an invocation to a running command (rate control, a new tag target)
+    # stamped with the command's RequestedDateTime, behind the bookmark. Here it appears,
+    # and the command ends, right after the invocations stream read the command in sync
+    # 2: sync 3's ssm_commands sees the command final and stops following it, so the
+    # invocations stream must read it once more then.
+    requested = now() - dt.timedelta(hours=1)
+    command, _ = ssm.add_command_with_invocations(
+        "us-east-1",
+        INSTANCES[:1],
+        invocation_statuses=["Success"],
+        RequestedDateTime=requested,
+        Status="InProgress",
+    )
+    command_id = command["CommandId"]
+    config = emulator_config(ssm, None) | {"aws_regions": ["us-east-1"]}
+    first = run_tap(tmp_path, config)
+    assert first.returncode == 0, first.stderr
+    # Commands sync first: the invocations stream follows what they saw running.
+    assert [m["stream"] for m in first.messages if m["type"] == "SCHEMA"][:2] == [
+        "ssm_commands",
+        "ssm_command_invocations",
+    ]
+
+    def late_invocation_then_end(call):
+        if call.action == "ListCommandInvocations" and call.params.get("CommandId") == command_id:
+            ssm.after_response = None
+            ssm.add_invocation(
+                "us-east-1", CommandId=command_id, InstanceId=INSTANCES[1], Status="Success"
+            )
+            ssm.update_command("us-east-1", command_id, Status="Success")
+
+    ssm.after_response = late_invocation_then_end
+    second = run_tap(tmp_path, config, state=first.final_state)
+    assert second.returncode == 0, second.stderr
+    assert ssm.after_response is None  # the invocations stream read the command by id
+    third = run_tap(tmp_path, config, state=second.final_state)
+    assert third.returncode == 0, third.stderr
+    assert [r["Status"] for r in third.records["ssm_commands"]] == ["Success"]
+    late = [r for r in third.records["ssm_command_invocations"] if r["InstanceId"] == INSTANCES[1]]
+    assert [r["Status"] for r in late] == ["Success"]
+    # Read after it ended, the command is no longer followed by either stream.
+    for stream in ("ssm_commands", "ssm_command_invocations"):
+        [partition] = third.final_state["bookmarks"][stream]["partitions"]
+        assert partition["pending_commands"] == {}, stream
 
 
 def add_tat_run(tat, region, *, at, statuses, output=b"done\n"):

@@ -28,9 +28,11 @@ Properties, over the messages of all syncs in order:
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import itertools
 import json
+import time
 import typing as t
 
 import pytest
@@ -68,7 +70,9 @@ class CapturingWriter(BatchingMsgSpecWriter):
         if self.limit is not None and self.written >= self.limit:
             raise KilledError
         self.written += 1
-        self.log.append(json.loads(self.format_message(message)))
+        kept = json.loads(self.format_message(message))
+        kept["_at"] = time.monotonic()  # when the target got it
+        self.log.append(kept)
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +96,10 @@ def sync_once(
 ) -> dict[str, t.Any]:
     """Run one sync in process; return the last STATE it wrote (or the one it got)."""
     start = len(log)
+    # A copy, as if read from a file: the SDK changes the state it is given in place,
+    # which would rewrite the STATE messages already in the log.
     tap = TapCloudCommands(
-        config=config, state=state, message_writer=CapturingWriter(log, kill_after)
+        config=config, state=copy.deepcopy(state), message_writer=CapturingWriter(log, kill_after)
     )
     try:
         tap.sync_all()

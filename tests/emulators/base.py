@@ -31,7 +31,7 @@ from .rates import Arrival, ArrivalLog
 from .seeded import SeededRandom
 
 if TYPE_CHECKING:
-    from .schedule import Schedule
+    from .schedule import Schedule, SSMSchedule
     from .store import CommandStore
 
 __all__ = [
@@ -221,7 +221,7 @@ class EmulatorServer:
         self.latency_seconds: float = 0.0
         self.order_seed = 0
         self.clock_offset = 0.0
-        self.schedule: Schedule | None = None
+        self.schedule: Schedule | SSMSchedule | None = None
         self._order = "newest_first"
         self._requested_port = port
         self._calls: list[Call] = []

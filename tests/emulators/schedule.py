@@ -22,8 +22,10 @@ and so its position does not).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -229,3 +231,147 @@ def plan_from_seed(seed: int, calls: int = 40) -> list[Step]:
         )
         for _ in range(calls)
     ]
+
+
+@dataclass(frozen=True)
+class SSMStep:
+    """What one SSM list request of the scheduled region does to the region's commands.
+
+    Positions are fractions 0..1 of the list they pick from at that moment.
+
+    Attributes:
+        new: Commands requested right after the answer ("now" on the cloud's clock),
+            InProgress, each with ``new_targets`` InProgress invocations.
+        new_targets: Invocations of each new command (0: targets not resolved yet).
+        late: Running commands that get one more invocation (rate control, a tag target
+            that appears). Its ``RequestedDateTime`` is the command's: the reference
+            calls it "the time the request was sent to this managed node", which may be
+            the command's own time, the least convenient reading for an ``InvokedAfter``
+            listing.
+        advance: Running invocations that end (Success, or Failed).
+        finish: Running commands that end: their running invocations end first, then the
+            command (a command is final only when every invocation is).
+        throttle: Answer ThrottlingException instead of the page.
+        latency: Seconds the answer waits (outside the lock), so answers overtake.
+    """
+
+    new: int = 0
+    new_targets: int = 1
+    late: tuple[float, ...] = ()
+    advance: tuple[float, ...] = ()
+    finish: tuple[float, ...] = ()
+    throttle: bool = False
+    latency: float = 0.0
+
+
+_INSTANCE_SERIALS = itertools.count(1)
+SSM_FINAL = frozenset({"Success", "Failed", "TimedOut", "Cancelled"})
+
+
+@dataclass
+class SSMSchedule:
+    """Plays a plan of :class:`SSMStep` on one region of an SSM emulator.
+
+    Every ListCommands and ListCommandInvocations request of the region plays the next
+    step. What it does follows what the Run Command references allow: commands are
+    never deleted within SSM's history (they only age out after ~30 days), new ones are
+    requested "now", statuses only move forward, and invocations may appear while a
+    command runs.
+
+    Attributes:
+        emulator: The SSM emulator.
+        region: The region whose commands change.
+        steps: The plan, one step per list request of the region.
+        skew: The emulated cloud clock minus the real clock.
+        calls: Requests seen so far.
+        created: When (``time.monotonic()``) each command (CommandId,) and invocation
+            (CommandId, InstanceId) the schedule added came to exist.
+    """
+
+    emulator: Any
+    region: str
+    steps: list[SSMStep]
+    skew: timedelta = timedelta(0)
+    calls: int = 0
+    created: dict[tuple[str, ...], float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def arrive(self, request: ApiRequest) -> Arrival | None:
+        """Decide what happens to a request that just arrived (see :meth:`Schedule.arrive`)."""
+        if request.region != self.region or request.action not in {
+            "ListCommands",
+            "ListCommandInvocations",
+        }:
+            return None
+        with self._lock:
+            index = self.calls
+            self.calls += 1
+        if index >= len(self.steps):
+            return None
+        step = self.steps[index]
+        return Arrival(
+            fault=Fault("throttle") if step.throttle else None,
+            latency=step.latency,
+            after=lambda: self.change(step),
+        )
+
+    def _instance(self) -> str:
+        # Unique across schedules: a region outlives the schedule of one sync.
+        return f"i-sched{next(_INSTANCE_SERIALS):012x}"
+
+    def change(self, step: SSMStep) -> None:
+        """Apply one step (under the emulator's lock)."""
+        for _ in range(step.new):
+            self._new_command(step.new_targets)
+        for position in step.late:
+            if (command := _at(self._running_commands(), position)) is not None:
+                self._late_invocation(command)
+        for number, position in enumerate(step.advance):
+            running = [
+                i for i in self.emulator.invocations(self.region) if i["Status"] not in SSM_FINAL
+            ]
+            if (invocation := _at(running, position)) is not None:
+                self.emulator.update_invocation(
+                    self.region,
+                    invocation["CommandId"],
+                    invocation["InstanceId"],
+                    Status="Failed" if number % 2 else "Success",
+                )
+        for position in step.finish:
+            if (command := _at(self._running_commands(), position)) is not None:
+                self._finish(command)
+
+    def _new_command(self, targets: int) -> None:
+        command, invocations = self.emulator.add_command_with_invocations(
+            self.region,
+            [self._instance() for _ in range(targets)],
+            invocation_statuses=["InProgress"] * targets,
+            Status="InProgress",
+            RequestedDateTime=datetime.now(UTC) + self.skew,
+        )
+        self.created[(command["CommandId"],)] = time.monotonic()
+        for invocation in invocations:
+            self.created[(invocation["CommandId"], invocation["InstanceId"])] = time.monotonic()
+
+    def _late_invocation(self, command: dict[str, Any]) -> None:
+        invocation = self.emulator.add_invocation(
+            self.region,
+            CommandId=command["CommandId"],
+            InstanceId=self._instance(),
+            Status="InProgress",
+        )
+        self.created[(invocation["CommandId"], invocation["InstanceId"])] = time.monotonic()
+
+    def _finish(self, command: dict[str, Any]) -> None:
+        for invocation in self.emulator.invocations(self.region):
+            if (
+                invocation["CommandId"] == command["CommandId"]
+                and invocation["Status"] not in SSM_FINAL
+            ):
+                self.emulator.update_invocation(
+                    self.region, command["CommandId"], invocation["InstanceId"], Status="Success"
+                )
+        self.emulator.update_command(self.region, command["CommandId"], Status="Success")
+
+    def _running_commands(self) -> list[dict[str, Any]]:
+        return [c for c in self.emulator.commands(self.region) if c["Status"] not in SSM_FINAL]
