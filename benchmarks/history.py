@@ -45,6 +45,7 @@ def config(tat: TATEmulator) -> dict[str, Any]:
         "tencent_secret_key": EMULATOR_TAT_SECRET_KEY,
         "tencent_regions": [REGION],
         "tencent_endpoint_url": tat.url,
+        "tencent_sts_endpoint_url": tat.url,
     }
 
 
@@ -304,6 +305,7 @@ def ssm_running(count: int = 20_000, running: int = 5) -> list[tuple[str, str, s
             "aws_secret_access_key": EMULATOR_AWS_SECRET_ACCESS_KEY,
             "aws_regions": [SSM_REGION],
             "aws_endpoint_url": ssm.url,
+            "aws_sts_endpoint_url": ssm.url,
         }
         first = Sync(settings, None, SSM_STREAMS)
         ssm.reset_calls()

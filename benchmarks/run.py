@@ -111,10 +111,12 @@ def tap_config(
         "aws_secret_access_key": EMULATOR_AWS_SECRET_ACCESS_KEY,
         "aws_regions": aws,
         "aws_endpoint_url": emulators.ssm,
+        "aws_sts_endpoint_url": emulators.ssm,
         "tencent_secret_id": EMULATOR_TAT_SECRET_ID,
         "tencent_secret_key": EMULATOR_TAT_SECRET_KEY,
         "tencent_regions": tencent,
         "tencent_endpoint_url": emulators.tat,
+        "tencent_sts_endpoint_url": emulators.tat,
         "tencent_requests_per_second": rps,
     }
 

@@ -1,4 +1,8 @@
-"""AWS side: the boto3 session, assume role, and Systems Manager ListCommands pages."""
+"""AWS side: one account's boto3 session, its identity and regions, and SSM's pages.
+
+Assumed roles refresh themselves; the organization's accounts come from Organizations,
+an account's enabled regions from Account ListRegions, its id from STS.
+"""
 
 from __future__ import annotations
 
@@ -20,11 +24,12 @@ from botocore.utils import parse_timestamp as botocore_parse_timestamp
 from tap_cloudcommands import __name__ as package_name
 from tap_cloudcommands.clock import ServerClock
 from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
+from tap_cloudcommands.scope import AccountEntry, is_pattern
 from tap_cloudcommands.timestamps import UTC
 
 if t.TYPE_CHECKING:
     import logging
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from mypy_boto3_ssm import SSMClient
 
@@ -45,6 +50,20 @@ class SSMListing:
     operation: str
     item_key: str
 
+
+@dataclasses.dataclass(frozen=True)
+class RoleSpec:
+    """A role assumed on top of another identity's credentials."""
+
+    role_arn: str
+    external_id: str | None = None
+    session_name: str = DEFAULT_ROLE_SESSION_NAME
+
+
+# Region of the global APIs' clients (STS, Organizations, Account) when none is given.
+GLOBAL_REGION = "us-east-1"
+# Account ListRegions: the regions an account can use now.
+ENABLED_REGION_STATUSES = ("ENABLED", "ENABLED_BY_DEFAULT")
 
 LIST_COMMANDS = SSMListing("ListCommands", "Commands")
 LIST_COMMAND_INVOCATIONS = SSMListing("ListCommandInvocations", "CommandInvocations")
@@ -68,6 +87,7 @@ AUTH_ERROR_CODES = frozenset(
         "UnrecognizedClientException",
     }
 )
+EXPIRED_TOKEN_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
 AUTH_HINT = (
     "check aws_access_key_id/aws_secret_access_key/aws_session_token, aws_profile or "
     "aws_assume_role_arn, and that the identity may call ssm:ListCommands and "
@@ -110,42 +130,84 @@ class AWSConnector:
     credentials that refresh themselves before they expire.
     """
 
-    def __init__(self, config: Mapping[str, t.Any], logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        config: Mapping[str, t.Any],
+        logger: logging.Logger,
+        *,
+        role: RoleSpec | None = None,
+        source: AWSConnector | None = None,
+    ) -> None:
         """Keep the settings; nothing is called until a client is needed.
 
         Args:
             config: The tap's settings.
             logger: Where to say which credential source is used (never the values).
+            role: For another account: the role assumed there.
+            source: For another account: the connector whose identity assumes ``role``
+                (the tap's own identity, after ``aws_assume_role_arn``).
         """
         self._config = config
         self._logger = logger
         self._clients: dict[str, SSMClient] = {}
         self._lock = threading.Lock()
-        self.clock = ServerClock()
+        self.role = role
+        self._source = source
+        # One cloud, one clock: every account's answers move the same ceiling.
+        self.clock: ServerClock = source.clock if source is not None else ServerClock()
         self._redact = Redactor(
             [
                 config.get("aws_access_key_id"),
                 config.get("aws_secret_access_key"),
                 config.get("aws_session_token"),
                 config.get("aws_assume_role_external_id"),
+                role.external_id if role is not None else None,
             ]
         )
+
+    def for_role(self, role: RoleSpec) -> AWSConnector:
+        """A connector for another account, reached by assuming ``role`` from this one.
+
+        Args:
+            role: The role in the other account.
+
+        Returns:
+            A connector whose credentials refresh themselves during long syncs.
+        """
+        return AWSConnector(self._config, self._logger, role=role, source=self)
 
     @cached_property
     def session(self) -> boto3.Session:
         """The boto3 session every regional client is made from."""
+        if self._source is not None and self.role is not None:
+            return self._assumed(self._source.session, self.role)
         source = self._source_session()
         role_arn = self._config.get("aws_assume_role_arn")
         if not role_arn:
             return source
+        return self._assumed(
+            source,
+            RoleSpec(
+                role_arn,
+                self._config.get("aws_assume_role_external_id"),
+                self._config.get("aws_assume_role_session_name") or DEFAULT_ROLE_SESSION_NAME,
+            ),
+        )
+
+    @property
+    def global_region(self) -> str:
+        """The region global APIs are called in: the first region named, else us-east-1."""
+        names = [r for r in self._config.get("aws_regions") or [] if not is_pattern(r)]
+        return names[0] if names else GLOBAL_REGION
+
+    def _assumed(self, source: boto3.Session, role: RoleSpec) -> boto3.Session:
+        """A session with ``role``'s credentials, assumed from ``source``, refreshing."""
+        role_arn = role.role_arn
         self._logger.info("AWS: assuming role %s", role_arn)
-        extra_args = {
-            "RoleSessionName": self._config.get("aws_assume_role_session_name")
-            or DEFAULT_ROLE_SESSION_NAME
-        }
-        if external_id := self._config.get("aws_assume_role_external_id"):
-            extra_args["ExternalId"] = external_id
-        sts_region = (self._config.get("aws_regions") or ["us-east-1"])[0]
+        extra_args = {"RoleSessionName": role.session_name}
+        if role.external_id:
+            extra_args["ExternalId"] = role.external_id
+        sts_region = self.global_region
 
         # STS never inherits aws_endpoint_url: only its own setting (else boto3's
         # AWS_ENDPOINT_URL_STS or the public endpoint; settings_errors refuses a role with
@@ -179,6 +241,140 @@ class AWSConnector:
         )
         return boto3.Session(botocore_session=assumed)
 
+    def _client_config(self) -> Config:
+        return Config(
+            retries={
+                "mode": self._config.get("aws_retry_mode", "standard"),
+                "total_max_attempts": self._config.get("aws_max_attempts", DEFAULT_MAX_ATTEMPTS),
+            },
+            user_agent_extra=package_name.replace("_", "-"),
+            connect_timeout=self._config.get("request_timeout_seconds", 60),
+            read_timeout=self._config.get("request_timeout_seconds", 60),
+        )
+
+    def _global_call(
+        self, service: str, endpoint_setting: str, call: Callable[[t.Any], t.Any]
+    ) -> t.Any:  # noqa: ANN401 - botocore's answers
+        """Call a global API (STS, Organizations, Account) through its own endpoint setting.
+
+        Args:
+            service: The botocore service name.
+            endpoint_setting: The setting that points it elsewhere (never aws_endpoint_url:
+                settings_errors asks for it whenever aws_endpoint_url is set).
+            call: Makes the calls with the client.
+
+        Returns:
+            What ``call`` returns.
+
+        Raises:
+            CloudAPIError: If the call fails (CloudAuthError when refused).
+        """
+        region = self.global_region
+        try:
+            client = self.session.client(
+                service,  # type: ignore[call-overload]
+                region_name=region,
+                endpoint_url=self._config.get(endpoint_setting) or None,
+                config=self._client_config(),
+            )
+            return call(client)
+        except ClientError as exc:
+            raise self._api_error(region, exc) from None
+        except BotoCoreError as exc:
+            raise CloudAPIError(
+                cloud=CLOUD,
+                region=region,
+                operation=service,
+                code=type(exc).__name__,
+                message=self._redact(str(exc)),
+                hint=f"check the network, {endpoint_setting} and the credential source",
+            ) from None
+
+    @cached_property
+    def caller_identity(self) -> dict[str, t.Any]:
+        """STS GetCallerIdentity of this identity (called once)."""
+        return t.cast(
+            "dict[str, t.Any]",
+            self._global_call(
+                "sts", "aws_sts_endpoint_url", lambda client: client.get_caller_identity()
+            ),
+        )
+
+    @property
+    def account_id(self) -> str:
+        """This identity's account."""
+        return str(self.caller_identity["Account"])
+
+    @property
+    def arn_partition(self) -> str:
+        """The identity's ARN partition (aws, aws-cn, aws-us-gov), for member role ARNs."""
+        arn = str(self.caller_identity.get("Arn") or "arn:aws:")
+        return arn.split(":")[1] or "aws"
+
+    def enabled_regions(self) -> list[str]:
+        """The regions this account has enabled (Account ListRegions, opt-in ones only if on).
+
+        Returns:
+            Region names, sorted.
+        """
+
+        def list_regions(client: t.Any) -> list[str]:  # noqa: ANN401 - the Account client
+            pages = client.get_paginator("list_regions").paginate(
+                RegionOptStatusContains=list(ENABLED_REGION_STATUSES)
+            )
+            return [
+                str(region["RegionName"])
+                for page in pages
+                for region in page.get("Regions", [])
+                if region.get("RegionOptStatus") in ENABLED_REGION_STATUSES
+            ]
+
+        return sorted(set(self._global_call("account", "aws_account_endpoint_url", list_regions)))
+
+    def organization_accounts(self, organizational_units: list[str] | None = None) -> list[str]:
+        """The organization's ACTIVE accounts (Organizations ListAccounts / ...ForParent).
+
+        Args:
+            organizational_units: Only accounts in these OUs and the OUs under them.
+
+        Returns:
+            Account ids, sorted.
+        """
+
+        def active(page: dict[str, t.Any]) -> list[str]:
+            # Status is deprecated in favour of State; either may be the one sent.
+            return [
+                str(account["Id"])
+                for account in page.get("Accounts", [])
+                if (account.get("State") or account.get("Status")) == "ACTIVE"
+            ]
+
+        def list_accounts(client: t.Any) -> list[str]:  # noqa: ANN401 - the Organizations client
+            if not organizational_units:
+                pages = client.get_paginator("list_accounts").paginate()
+                return [account for page in pages for account in active(page)]
+            found: list[str] = []
+            parents = list(organizational_units)
+            seen: set[str] = set()
+            while parents:
+                parent = parents.pop()
+                if parent in seen:
+                    continue
+                seen.add(parent)
+                for page in client.get_paginator("list_accounts_for_parent").paginate(
+                    ParentId=parent
+                ):
+                    found += active(page)
+                for page in client.get_paginator("list_organizational_units_for_parent").paginate(
+                    ParentId=parent
+                ):
+                    parents += [str(unit["Id"]) for unit in page.get("OrganizationalUnits", [])]
+            return found
+
+        return sorted(
+            set(self._global_call("organizations", "aws_organizations_endpoint_url", list_accounts))
+        )
+
     def _source_session(self) -> boto3.Session:
         config = self._config
         if config.get("aws_access_key_id"):
@@ -210,17 +406,7 @@ class AWSConnector:
                     "ssm",
                     region_name=region,
                     endpoint_url=self._config.get("aws_endpoint_url") or None,
-                    config=Config(
-                        retries={
-                            "mode": self._config.get("aws_retry_mode", "standard"),
-                            "total_max_attempts": self._config.get(
-                                "aws_max_attempts", DEFAULT_MAX_ATTEMPTS
-                            ),
-                        },
-                        user_agent_extra=package_name.replace("_", "-"),
-                        connect_timeout=self._config.get("request_timeout_seconds", 60),
-                        read_timeout=self._config.get("request_timeout_seconds", 60),
-                    ),
+                    config=self._client_config(),
                 )
             return self._clients[region]
 
@@ -294,7 +480,12 @@ class AWSConnector:
             return page
 
         try:
-            return call_once()
+            try:
+                return call_once()
+            except ClientError as exc:
+                if not self._renew_if_expired(exc):
+                    raise
+                return call_once()
         except ClientError as exc:
             raise self._api_error(region, exc) from None
         except MalformedPageError:
@@ -314,6 +505,28 @@ class AWSConnector:
                 message=self._redact(str(exc)),
                 hint="check the network, aws_endpoint_url and the credential source",
             ) from None
+
+    def _renew_if_expired(self, exc: ClientError) -> bool:
+        """Start a new assumed-role session when AWS says the keys expired early.
+
+        botocore renews assumed-role keys by their stated expiry; keys the cloud ends
+        sooner (a revoked session, clocks apart) would fail every later call.
+
+        Args:
+            exc: What the call raised.
+
+        Returns:
+            Whether a new session was made (the caller tries once more).
+        """
+        code = exc.response.get("Error", {}).get("Code")
+        role_arn = self.role.role_arn if self.role else self._config.get("aws_assume_role_arn")
+        if code not in EXPIRED_TOKEN_CODES or not role_arn:
+            return False
+        self._logger.info("AWS: renewing the credentials of role %s", role_arn)
+        with self._lock:
+            self.__dict__.pop("session", None)  # the cached_property: built again on use
+            self._clients.clear()
+        return True
 
     def _api_error(self, region: str, exc: ClientError) -> CloudAPIError:
         error = exc.response.get("Error", {})
@@ -337,3 +550,71 @@ class AWSConnector:
             code=code,
             message=f"{message} [{attempts} attempt(s)]",
         )
+
+
+def account_entries(base: AWSConnector, config: Mapping[str, t.Any]) -> list[AccountEntry]:
+    """The AWS accounts a sync reads: listed, discovered, or the tap's own identity.
+
+    Args:
+        base: The tap's own identity (after ``aws_assume_role_arn``).
+        config: The tap's settings.
+
+    Returns:
+        One entry per account to read (an account listed twice is read once).
+    """
+    default_regions = config.get("aws_regions") or []
+    listed = config.get("aws_accounts") or []
+    organization = config.get("aws_organization")
+    if not listed and not organization:
+        return (
+            [AccountEntry(base, default_regions, "(configured identity)")]
+            if default_regions
+            else []
+        )
+    entries = []
+    for account in listed:
+        regions = account.get("regions") or default_regions
+        role_arn = account.get("role_arn")
+        if not regions:
+            continue
+        if not role_arn:
+            entries.append(AccountEntry(base, regions, "(configured identity)"))
+            continue
+        role = RoleSpec(
+            role_arn,
+            account.get("external_id"),
+            account.get("session_name") or DEFAULT_ROLE_SESSION_NAME,
+        )
+        entries.append(AccountEntry(base.for_role(role), regions, role_arn))
+    if organization:
+        regions = organization.get("regions") or default_regions
+        if regions:
+            entries += _organization_entries(base, organization, regions)
+    return entries
+
+
+def _organization_entries(
+    base: AWSConnector, organization: Mapping[str, t.Any], regions: list[str]
+) -> list[AccountEntry]:
+    """The organization's ACTIVE accounts, each through its member role."""
+    found = base.organization_accounts(organization.get("organizational_units"))
+    include = set(organization.get("include_accounts") or found)
+    exclude = set(organization.get("exclude_accounts") or [])
+    own = base.account_id
+    partition = base.arn_partition
+    entries = []
+    for account_id in found:
+        if account_id not in include or account_id in exclude:
+            continue
+        if account_id == own:
+            # The management (or delegated administrator) account reads with the
+            # identity it was discovered with: it rarely holds the member role.
+            entries.append(AccountEntry(base, regions, account_id))
+            continue
+        role = RoleSpec(
+            f"arn:{partition}:iam::{account_id}:role/{organization['member_role_name']}",
+            organization.get("external_id"),
+            organization.get("session_name") or DEFAULT_ROLE_SESSION_NAME,
+        )
+        entries.append(AccountEntry(base.for_role(role), regions, account_id))
+    return entries

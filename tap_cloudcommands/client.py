@@ -1,8 +1,12 @@
-"""The base stream: one partition and one bookmark per region, capped so none is lost."""
+"""The base stream: a partition and a bookmark per (account, region), capped so none is lost.
+
+A partition's pages are fetched ahead, a bounded number of partitions at a time.
+"""
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import datetime as dt
 import threading
 import typing as t
@@ -20,6 +24,7 @@ from typing_extensions import override
 from tap_cloudcommands.conform import Findings, compile_conformer, compile_fit_check
 from tap_cloudcommands.errors import CloudCommandsError
 from tap_cloudcommands.feeds import FeedGroup, FeedStoppedError, PageFeed
+from tap_cloudcommands.scope import DEFAULT_MAX_CONCURRENT_PARTITIONS
 from tap_cloudcommands.timestamps import UTC, format_timestamp, parse_timestamp, utc_now
 
 if t.TYPE_CHECKING:
@@ -29,7 +34,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
     from singer_sdk.tap_base import Tap
 
-    from tap_cloudcommands.clock import ServerClock
+    from tap_cloudcommands.scope import Scope
 
 UNSORTED_NOTE = "Progress is not resumable if interrupted."
 FULL_TABLE = "FULL_TABLE"
@@ -44,10 +49,24 @@ class StateError(CloudCommandsError):
 
 
 RESUMING_NOTE = (
-    "Resuming: STATE is written as each stream's region starts, so a sync stopped midway "
-    "starts again at the region it had not finished, from that region's last bookmark; "
-    "regions already done are not read again."
+    "Resuming: STATE is written as each stream's partition (account and region) starts, "
+    "so a sync stopped midway starts again at the partition it had not finished, from "
+    "that partition's last bookmark; partitions already done are not read again."
 )
+# A partition: (AccountId, Region).
+PartitionKey = tuple[str, str]
+
+
+def partition_key(context: Context) -> PartitionKey:
+    """The (account, region) of a stream context.
+
+    Args:
+        context: A partition context.
+
+    Returns:
+        The pair.
+    """
+    return str(context.get("AccountId")), str(context["Region"])
 
 
 class OnceLog:
@@ -76,8 +95,68 @@ class OnceLog:
         self._logger.info(message)
 
 
+@dataclasses.dataclass
+class PartitionTally:
+    """What one partition's sync did, over every stream of its cloud."""
+
+    records: int = 0
+    pages: int = 0
+    failed: str = ""
+
+
+class SyncSummary:
+    """One line per cloud, account and region at the end of a sync: records, calls, result."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        """Start empty.
+
+        Args:
+            logger: The tap's logger.
+        """
+        self._logger = logger
+        self._tallies: dict[tuple[str, str, str], PartitionTally] = {}
+        self._lock = threading.Lock()
+        self._logged = False
+
+    def add(
+        self, cloud: str, key: PartitionKey, *, records: int, pages: int, failed: str = ""
+    ) -> None:
+        """Count one stream's sync of a partition.
+
+        Args:
+            cloud: The partition's cloud.
+            key: Its (account, region).
+            records: Records emitted.
+            pages: API pages read (one call each, retries aside).
+            failed: What stopped it, if something did.
+        """
+        with self._lock:
+            tally = self._tallies.setdefault((cloud, *key), PartitionTally())
+            tally.records += records
+            tally.pages += pages
+            tally.failed = tally.failed or failed
+
+    def log(self) -> None:
+        """Log the lines, once."""
+        with self._lock:
+            if self._logged:
+                return
+            self._logged = True
+            tallies = sorted(self._tallies.items())
+        for (cloud, account, region), tally in tallies:
+            self._logger.info(
+                "Sync summary: %s account %s region %s: %d records, %d calls, %s",
+                cloud,
+                account,
+                region,
+                tally.records,
+                tally.pages,
+                f"failed: {tally.failed}" if tally.failed else "ok",
+            )
+
+
 class RegionPartitionedStream(Stream):
-    """A stream with one state partition per region of its cloud.
+    """A stream with one state partition per account and region of its cloud.
 
     The SDK keeps the largest replication-key value seen in a partition as its bookmark.
     Subclasses lower that with :meth:`cap_bookmark` (the SDK's per-partition signpost):
@@ -90,29 +169,94 @@ class RegionPartitionedStream(Stream):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     regions_setting: t.ClassVar[str]
 
-    def __init__(self, tap: Tap) -> None:
+    def __init__(self, tap: Tap, scope: Scope) -> None:
         """Remember when the sync started: the ceiling of every bookmark it writes.
 
         Args:
             tap: The tap this stream belongs to.
+            scope: The cloud's accounts and regions, shared by its streams.
         """
         super().__init__(tap)
         self.sync_started_at = dt.datetime.now(UTC)
-        # The cloud's clock, from its answers (set by the cloud's streams).
-        self.clock: ServerClock | None = None
+        self.scope = scope
+        # The cloud's clock, from its answers, in any account.
+        self.clock = scope.base.clock
         self.once = OnceLog(self.logger)
+        self.summary = SyncSummary(self.logger)
+        self._partitions: list[dict[str, t.Any]] | None = None
         self._conform = compile_conformer(self.schema)
         self._fits = compile_fit_check(self.schema)
-        self._feeds: dict[str, PageFeed] | None = None
-        # Every region's fetching stops at the stream's first failure.
+        self._feeds: dict[PartitionKey, PageFeed] = {}
+        self._started: set[PartitionKey] = set()
+        # Every partition's fetching stops at the stream's first failure.
         self.feed_group = FeedGroup()
         self._dropped_fields: set[str] = set()
         self._highest_values: dict[object, str] = {}
 
+    def connector(self, context: Context) -> t.Any:  # noqa: ANN401 - the cloud's connector
+        """The connector of a partition's account.
+
+        Args:
+            context: The partition.
+
+        Returns:
+            The account's AWSConnector or TencentConnector.
+        """
+        return self.scope.connector(str(context["AccountId"]))
+
     @property
     def partitions(self) -> list[dict[str, t.Any]] | None:
-        """One partition per configured region: its own bookmark, its own Region value."""
-        return [{"Region": region} for region in self.config.get(self.regions_setting) or []]
+        """One partition per account and region: its own bookmark, AccountId and Region."""
+        if self._partitions is None:
+            partitions = [partition.context for partition in self.scope.partitions()]
+            if partitions:
+                self._adopt_region_only_state()
+            self._partitions = partitions
+        return self._partitions
+
+    def _adopt_region_only_state(self) -> None:
+        """Give bookmarks written before accounts existed to the tap's own account.
+
+        Such a state has one partition per region (``{"Region": ...}``), all read with
+        the tap's own identity; that identity's account now owns them. Asked only when
+        such partitions exist (one STS call).
+        """
+        stream_state = self.tap_state.get("bookmarks", {}).get(self.name)
+        if not isinstance(stream_state, dict):
+            return
+        partitions = stream_state.get("partitions")
+        if not isinstance(partitions, list):
+            return
+        legacy = [
+            p
+            for p in partitions
+            if isinstance(p, dict)
+            and isinstance(p.get("context"), dict)
+            and "AccountId" not in p["context"]
+        ]
+        if not legacy:
+            return
+        account_id = self.scope.base.account_id
+        known = {
+            partition_key(p["context"])
+            for p in partitions
+            if isinstance(p, dict)
+            and isinstance(p.get("context"), dict)
+            and "AccountId" in p["context"]
+        }
+        for partition in legacy:
+            region = partition["context"].get("Region")
+            if (account_id, region) in known:
+                partitions.remove(partition)  # the account's own bookmark wins
+                continue
+            partition["context"] = {"AccountId": account_id, "Region": region}
+        self.logger.info(
+            "Stream %s: %d region bookmark(s) from a state without accounts now belong to "
+            "account %s",
+            self.name,
+            len(legacy),
+            account_id,
+        )
 
     def get_replication_key_signpost(self, context: Context | None = None) -> None:  # noqa: ARG002
         """Disable the SDK's stream-level signpost: partitions are capped one by one.
@@ -221,8 +365,8 @@ class RegionPartitionedStream(Stream):
 
     @cached_property
     def api_keys(self) -> tuple[str, ...]:
-        """The primary-key fields the API itself supplies (all but Region)."""
-        return tuple(key for key in self.primary_keys or () if key != "Region")
+        """The primary-key fields the API itself supplies (all but AccountId and Region)."""
+        return tuple(key for key in self.primary_keys or () if key not in {"AccountId", "Region"})
 
     def record_label(self, record: dict[str, t.Any]) -> str | None:
         """The record's API key values joined by "/", for log lines; None if one is unusable.
@@ -296,12 +440,12 @@ class RegionPartitionedStream(Stream):
             context: The region partition.
         """
         value = latest_record.get(self.replication_key or "")
-        region = context.get("Region") if context else None
-        highest = self._highest_values.get(region)
+        where = partition_key(context) if context else None
+        highest = self._highest_values.get(where)
         if isinstance(value, str) and highest is not None and value <= highest:
             return
         if isinstance(value, str):
-            self._highest_values[region] = value
+            self._highest_values[where] = value
         super()._increment_stream_state(latest_record, context=context)
 
     @override
@@ -385,37 +529,74 @@ class RegionPartitionedStream(Stream):
         self.once.info(RESUMING_NOTE)
         self._progress_markers(context)
         region = str(context["Region"])
-        self._highest_values.pop(region, None)
+        where = partition_key(context)
+        self._highest_values.pop(where, None)
         feed: PageFeed | None = None
         done = False
+        records = 0
+        failed = ""
         try:
-            feed = self._region_feeds()[region]
-            yield from self.region_records(context, region, feed.items())
+            feed = self._feed(context)
+            for record in self.region_records(context, region, feed.items()):
+                records += 1
+                yield record
             done = True
         except Exception as error:
+            failed = str(error) or type(error).__name__
             # Stop every region's fetching now, not when the process exits.
             self.feed_group.fail(error)
             raise
         finally:
             if feed is not None:
                 feed.close()
+                self._feeds.pop(where, None)
+            self.summary.add(
+                self.scope.cloud,
+                where,
+                records=records,
+                pages=feed.pages if feed is not None else 0,
+                failed=failed,
+            )
+            if failed:
+                self.summary.log()
             if not done:
                 # Also when the SDK closes this generator early (a failed write, a
-                # record limit): no region of the stream keeps calling the cloud.
+                # record limit): no partition of the stream keeps calling the cloud.
                 self.feed_group.fail(FeedStoppedError(f"{self.name} stopped in {region}"))
 
-    def _region_feeds(self) -> dict[str, PageFeed]:
-        """Start fetching every region at once, the first time any region is synced."""
-        if self._feeds is None:
-            self._feeds = {
-                context["Region"]: PageFeed(
-                    f"{self.name}-{context['Region']}",
-                    self.fetch_pages(context, context["Region"]),
-                    group=self.feed_group,
-                )
-                for context in self.partitions or []
-            }
-        return self._feeds
+    @override
+    def log_sync_costs(self) -> None:
+        """The SDK's cost log, then (for the first stream to get here) the sync summary.
+
+        The SDK calls this for every stream once every stream has synced.
+        """
+        super().log_sync_costs()
+        self.summary.log()
+
+    def _feed(self, context: Context) -> PageFeed:
+        """This partition's feed, with the next few partitions' feeds started behind it.
+
+        The SDK syncs partitions one after another; at most ``max_concurrent_partitions``
+        feeds fetch at once (this one and those next in line), so threads and memory
+        stay flat however many accounts and regions there are, and the next partitions'
+        first pages are ready when their turn comes.
+        """
+        partitions = self.partitions or []
+        ahead = int(self.config.get("max_concurrent_partitions", DEFAULT_MAX_CONCURRENT_PARTITIONS))
+        keys = [partition_key(p) for p in partitions]
+        where = partition_key(context)
+        start = keys.index(where) if where in keys else 0
+        for candidate in [context, *partitions[start + 1 : start + ahead]]:
+            key = partition_key(candidate)
+            if key in self._started:
+                continue
+            self._started.add(key)
+            self._feeds[key] = PageFeed(
+                f"{self.name}-{key[0]}-{key[1]}",
+                self.fetch_pages(candidate, str(candidate["Region"])),
+                group=self.feed_group,
+            )
+        return self._feeds[where]
 
     @abc.abstractmethod
     def fetch_pages(self, context: Context, region: str) -> Iterable[list[dict[str, t.Any]]]:

@@ -81,6 +81,8 @@ class PageFeed:
             maxsize=max_pages
         )
         self._closed = threading.Event()
+        # Pages fetched, for the sync summary (one call each, retries aside).
+        self.pages = 0
         self._thread = threading.Thread(target=self._fetch, args=(pages,), name=name, daemon=True)
         self._thread.start()
 
@@ -90,6 +92,7 @@ class PageFeed:
             for page in pages:
                 if stop.is_set():
                     raise FeedStoppedError(self._thread.name)  # noqa: TRY301 - one exit path
+                self.pages += 1
                 if not self._put(page):
                     return
             self._put(_Done())

@@ -105,13 +105,20 @@ def state_errors(state: Mapping[str, t.Any], replication_keys: Mapping[str, str]
     return errors
 
 
-def _partition_error(stream: str, replication_key: str, partition: object) -> str | None:
+def _partition_error(  # noqa: PLR0911 - one return per problem
+    stream: str, replication_key: str, partition: object
+) -> str | None:
     if not isinstance(partition, dict):
         return f"state for {stream}: a partition is not an object"
     context = partition.get("context")
     if not isinstance(context, dict) or not isinstance(context.get("Region"), str):
         return f"state for {stream}: partition context {context!r} lacks a Region"
-    where = f"state for {stream} in {context['Region']}"
+    account = context.get("AccountId")
+    if account is not None and not isinstance(account, str):
+        return f"state for {stream}: partition context {context!r}: AccountId must be a string"
+    where = f"state for {stream} in {context['Region']}" + (
+        f" of account {account}" if account else ""
+    )
     key = partition.get("replication_key")
     if key is not None and key != replication_key:
         return f"{where}: replication_key {key!r} should be {replication_key!r}"

@@ -1,4 +1,4 @@
-"""Record schemas under the APIs' own field names, plus ``Region``.
+"""Record schemas under the APIs' own field names, plus ``AccountId`` and ``Region``.
 
 They cover every member of botocore's ``ssm`` ``Command`` and ``CommandInvocation``
 shapes and every attribute of the ``tencentcloud.tat.v20201028.models`` ``Command``,
@@ -11,6 +11,13 @@ from __future__ import annotations
 
 from singer_sdk import typing as th
 
+ACCOUNT_ID = th.Property(
+    "AccountId",
+    th.StringType,
+    required=True,
+    description="Account the record was read from (AWS account id, Tencent Cloud main "
+    "account UIN), from STS GetCallerIdentity.",
+)
 REGION = th.Property(
     "Region", th.StringType, required=True, description="Region the record was read from."
 )
@@ -37,6 +44,7 @@ _SSM_TARGET = th.ObjectType(
 )
 
 SSM_COMMAND_SCHEMA = th.PropertiesList(
+    ACCOUNT_ID,
     REGION,
     th.Property("CommandId", th.StringType, required=True, description="UUID of the command."),
     th.Property("DocumentName", th.StringType),
@@ -97,6 +105,7 @@ SSM_COMMAND_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 TAT_COMMAND_SCHEMA = th.PropertiesList(
+    ACCOUNT_ID,
     REGION,
     th.Property("CommandId", th.StringType, required=True, description="e.g. cmd-dvstpcyy."),
     th.Property("CommandName", th.StringType),
@@ -162,6 +171,7 @@ _SSM_COMMAND_PLUGIN = th.ObjectType(
 )
 
 SSM_COMMAND_INVOCATION_SCHEMA = th.PropertiesList(
+    ACCOUNT_ID,
     REGION,
     th.Property("CommandId", th.StringType, required=True, description="UUID of the command."),
     th.Property("InstanceId", th.StringType, required=True, description="Managed node id."),
@@ -195,6 +205,7 @@ SSM_COMMAND_INVOCATION_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 TAT_INVOCATION_SCHEMA = th.PropertiesList(
+    ACCOUNT_ID,
     REGION,
     th.Property("InvocationId", th.StringType, required=True, description="e.g. inv-0d9hdy0x."),
     th.Property("CommandId", th.StringType, description="The command run."),
@@ -243,6 +254,7 @@ TAT_INVOCATION_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 TAT_INVOCATION_TASK_SCHEMA = th.PropertiesList(
+    ACCOUNT_ID,
     REGION,
     th.Property(
         "InvocationTaskId", th.StringType, required=True, description="e.g. invt-0d9hdy0x."

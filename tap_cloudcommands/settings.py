@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import typing as t
 from difflib import get_close_matches
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ from singer_sdk import typing as th
 
 from tap_cloudcommands.aws import DEFAULT_MAX_ATTEMPTS as DEFAULT_AWS_MAX_ATTEMPTS
 from tap_cloudcommands.aws import SSM_MAX_PAGE_SIZE
+from tap_cloudcommands.scope import is_pattern
 from tap_cloudcommands.streams import (
     DEFAULT_SSM_STATUS_LOOKBACK_DAYS,
     DEFAULT_TAT_HISTORY_MARGIN_SECONDS,
@@ -32,6 +34,11 @@ if t.TYPE_CHECKING:
 
 AWS_REGION_PATTERN = r"^[a-z]{2}(-(gov|iso|isob|isoe|isof))?-[a-z]+-[0-9]{1,2}$"
 TENCENT_REGION_PATTERN = r"^[a-z]{2,3}-[a-z]+(-[a-z0-9]+)*$"
+# A region name or a wildcard over the account's enabled regions ("*", "eu-*"); names
+# are checked against the cloud's form in settings_errors.
+REGION_OR_GLOB_PATTERN = r"^[a-z0-9*?-]+$"
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
+TENCENT_ROLE_ARN_PATTERN = r"^qcs::cam::uin/[0-9]+:role(Name)?/[\w+=,.@/-]+$"
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 60
 ENDPOINT_URL_PATTERN = r"^https?://[^/\s?#]+/?$"
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$"
@@ -67,10 +74,53 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "aws_regions",
-        th.ArrayType(th.StringType(pattern=AWS_REGION_PATTERN)),
-        description='AWS regions to read, e.g. ["us-east-1", "eu-west-1"]. '
-        "Empty: the ssm_* streams emit nothing.",
+        th.ArrayType(th.StringType(pattern=REGION_OR_GLOB_PATTERN)),
+        description='AWS regions to read, e.g. ["us-east-1", "eu-west-1"]; "*" or a glob '
+        '("eu-*") means the regions each account has enabled (Account ListRegions). Also '
+        "the default of every account below. Empty: the ssm_* streams emit nothing.",
     ),
+    th.Property(
+        "aws_accounts",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property(
+                    "role_arn",
+                    th.StringType(pattern=ROLE_ARN_PATTERN),
+                    description="Role assumed in the account; unset: the tap's own identity.",
+                ),
+                th.Property("external_id", th.StringType, secret=True),
+                th.Property("session_name", th.StringType(pattern=SESSION_NAME_PATTERN)),
+                th.Property("regions", th.ArrayType(th.StringType(pattern=REGION_OR_GLOB_PATTERN))),
+                additional_properties=False,
+            )
+        ),
+        description="AWS accounts to read, each through a role assumed from the tap's own "
+        "identity: [{role_arn, external_id, session_name, regions}]. Unset (and no "
+        "aws_organization): the tap's own account only.",
+    ),
+    th.Property(
+        "aws_organization",
+        th.ObjectType(
+            th.Property("member_role_name", th.StringType, required=True),
+            th.Property("external_id", th.StringType, secret=True),
+            th.Property("session_name", th.StringType(pattern=SESSION_NAME_PATTERN)),
+            th.Property(
+                "include_accounts", th.ArrayType(th.StringType(pattern=ACCOUNT_ID_PATTERN))
+            ),
+            th.Property(
+                "exclude_accounts", th.ArrayType(th.StringType(pattern=ACCOUNT_ID_PATTERN))
+            ),
+            th.Property("organizational_units", th.ArrayType(th.StringType)),
+            th.Property("regions", th.ArrayType(th.StringType(pattern=REGION_OR_GLOB_PATTERN))),
+            additional_properties=False,
+        ),
+        description="Read every ACTIVE account of the AWS organization (Organizations "
+        "ListAccounts, from the management or a delegated administrator account) through "
+        "the role member_role_name in each; include_accounts, exclude_accounts and "
+        "organizational_units (with the OUs under them) narrow it.",
+    ),
+    _endpoint_url("aws_organizations_endpoint_url", "http://127.0.0.1:9000"),
+    _endpoint_url("aws_account_endpoint_url", "http://127.0.0.1:9000"),
     _endpoint_url("aws_endpoint_url", "http://127.0.0.1:9000"),
     th.Property(
         "aws_sts_endpoint_url",
@@ -133,6 +183,35 @@ CONFIG_SCHEMA = th.PropertiesList(
         "hold secrets).",
     ),
     th.Property(
+        "account_failure",
+        th.StringType,
+        allowed_values=["fail", "skip"],
+        default="fail",
+        description="What an account that cannot be reached (role, credentials, region "
+        "listing) does: fail the sync, or skip it with one error line, its bookmarks kept.",
+    ),
+    th.Property(
+        "max_concurrent_partitions",
+        th.IntegerType(minimum=1, maximum=64),
+        default=8,
+        description="Partitions (account and region) of a stream fetched at once: the one "
+        "being written and the next ones in line.",
+    ),
+    th.Property(
+        "shard_count",
+        th.IntegerType(minimum=1, maximum=1000),
+        default=1,
+        description="Split the (cloud, account, region) partitions into this many shards, "
+        "by a hash: N jobs with shard_index 0..N-1 (and their own state ids) cover each "
+        "partition exactly once.",
+    ),
+    th.Property(
+        "shard_index",
+        th.IntegerType(minimum=0, maximum=999),
+        default=0,
+        description="Which shard this job reads, 0 .. shard_count - 1.",
+    ),
+    th.Property(
         "request_timeout_seconds",
         th.IntegerType(minimum=1, maximum=600),
         default=DEFAULT_REQUEST_TIMEOUT_SECONDS,
@@ -147,11 +226,39 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "tencent_regions",
-        th.ArrayType(th.StringType(pattern=TENCENT_REGION_PATTERN)),
-        description='Tencent Cloud regions to read, e.g. ["ap-guangzhou"]. '
-        "Empty: the tat_* streams emit nothing.",
+        th.ArrayType(th.StringType(pattern=REGION_OR_GLOB_PATTERN)),
+        description='Tencent Cloud regions to read, e.g. ["ap-guangzhou"]; "*" or a glob '
+        '("ap-*") means the regions TAT serves each account in (DescribeRegions, AVAILABLE '
+        "only). Also the default of every account below. Empty: the tat_* streams emit "
+        "nothing.",
+    ),
+    th.Property(
+        "tencent_accounts",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property(
+                    "role_arn",
+                    th.StringType(pattern=TENCENT_ROLE_ARN_PATTERN),
+                    description="CAM role assumed in the account (qcs::cam::uin/UIN:roleName/"
+                    "NAME); unset: the tap's own identity.",
+                ),
+                th.Property("external_id", th.StringType, secret=True),
+                th.Property("session_name", th.StringType(pattern=SESSION_NAME_PATTERN)),
+                th.Property("regions", th.ArrayType(th.StringType(pattern=REGION_OR_GLOB_PATTERN))),
+                additional_properties=False,
+            )
+        ),
+        description="Tencent Cloud accounts to read, each through a CAM role assumed from "
+        "the tap's own identity with STS AssumeRole (ExternalId passed; credentials renewed "
+        "before they expire). Unset: the tap's own account only.",
     ),
     _endpoint_url("tencent_endpoint_url", "http://127.0.0.1:9001"),
+    th.Property(
+        "tencent_sts_endpoint_url",
+        th.StringType(pattern=ENDPOINT_URL_PATTERN),
+        description="Scheme and host[:port] of the STS endpoint (GetCallerIdentity, "
+        "AssumeRole), e.g. an emulator. Required with tencent_endpoint_url.",
+    ),
     th.Property(
         "tencent_requests_per_second",
         th.IntegerType(minimum=1, maximum=1000),
@@ -261,10 +368,91 @@ def settings_errors(
     ]
     errors += [
         f"{name} {config[name]!r} must be scheme and host[:port], e.g. http://127.0.0.1:9000"
-        for name in ("aws_endpoint_url", "aws_sts_endpoint_url", "tencent_endpoint_url")
+        for name in ENDPOINT_SETTINGS
         if config.get(name) and not _is_endpoint_url(config[name])
     ]
     errors += _sts_endpoint_errors(config, os.environ if environ is None else environ)
+    errors += _region_errors(config)
+    errors += _account_errors(config)
+    return errors
+
+
+ENDPOINT_SETTINGS = (
+    "aws_endpoint_url",
+    "aws_sts_endpoint_url",
+    "aws_organizations_endpoint_url",
+    "aws_account_endpoint_url",
+    "tencent_endpoint_url",
+    "tencent_sts_endpoint_url",
+)
+
+
+def _all_regions(config: Mapping[str, t.Any], cloud: str) -> list[tuple[str, str]]:
+    """(setting, value) of every region a cloud's settings name."""
+    found = [(f"{cloud}_regions", r) for r in config.get(f"{cloud}_regions") or []]
+    for index, account in enumerate(config.get(f"{cloud}_accounts") or []):
+        found += [(f"{cloud}_accounts[{index}].regions", r) for r in account.get("regions") or []]
+    if cloud == "aws" and isinstance(organization := config.get("aws_organization"), dict):
+        found += [("aws_organization.regions", r) for r in organization.get("regions") or []]
+    return found
+
+
+def _region_errors(config: Mapping[str, t.Any]) -> list[str]:
+    errors = []
+    for cloud, pattern, example in (
+        ("aws", AWS_REGION_PATTERN, "us-east-1"),
+        ("tencent", TENCENT_REGION_PATTERN, "ap-guangzhou"),
+    ):
+        errors += [
+            f"{setting} {region!r} is not a region name: use one such as {example}, or a "
+            'wildcard such as "*"'
+            for setting, region in _all_regions(config, cloud)
+            if not is_pattern(region) and not re.match(pattern, region)
+        ]
+    uses_wildcards = any(is_pattern(region) for _, region in _all_regions(config, "aws"))
+    if (
+        uses_wildcards
+        and config.get("aws_endpoint_url")
+        and not config.get("aws_account_endpoint_url")
+    ):
+        errors.append(
+            "AWS region wildcards with aws_endpoint_url need aws_account_endpoint_url: else "
+            "Account ListRegions goes to the public endpoint"
+        )
+    return errors
+
+
+def _account_errors(config: Mapping[str, t.Any]) -> list[str]:
+    errors = []
+    count = config.get("shard_count") or 1
+    if (config.get("shard_index") or 0) >= count:
+        errors.append(
+            f"shard_index {config.get('shard_index')} is not below shard_count {count}: "
+            f"use 0 .. {count - 1}"
+        )
+    for cloud in ("aws", "tencent"):
+        arns = [a.get("role_arn") for a in config.get(f"{cloud}_accounts") or []]
+        if len(arns) != len(set(arns)):
+            errors.append(f"{cloud}_accounts lists the same role_arn twice: list each once")
+    if (
+        config.get("aws_organization")
+        and config.get("aws_endpoint_url")
+        and not config.get("aws_organizations_endpoint_url")
+    ):
+        errors.append(
+            "aws_organization with aws_endpoint_url needs aws_organizations_endpoint_url: "
+            "else Organizations ListAccounts goes to the public endpoint"
+        )
+    reads_tencent = config.get("tencent_regions") or config.get("tencent_accounts")
+    if (
+        reads_tencent
+        and config.get("tencent_endpoint_url")
+        and not config.get("tencent_sts_endpoint_url")
+    ):
+        errors.append(
+            "tencent_endpoint_url needs tencent_sts_endpoint_url: the tap asks STS for the "
+            "account (GetCallerIdentity), else that call goes to the public endpoint"
+        )
     return errors
 
 
@@ -278,11 +466,21 @@ def _sts_endpoint_errors(config: Mapping[str, t.Any], environ: Mapping[str, str]
     sts_configured = config.get("aws_sts_endpoint_url") or any(
         environ.get(name) for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL")
     )
-    if config.get("aws_assume_role_arn") and config.get("aws_endpoint_url") and not sts_configured:
+    if not config.get("aws_endpoint_url") or sts_configured:
+        return []
+    if config.get("aws_assume_role_arn"):
         return [
             (
                 "aws_assume_role_arn with aws_endpoint_url needs aws_sts_endpoint_url (or "
                 "AWS_ENDPOINT_URL_STS): else AssumeRole goes to the public STS endpoint"
+            )
+        ]
+    if config.get("aws_regions") or config.get("aws_accounts") or config.get("aws_organization"):
+        return [
+            (
+                "aws_endpoint_url needs aws_sts_endpoint_url (or AWS_ENDPOINT_URL_STS): the "
+                "tap asks STS for the account (GetCallerIdentity), else that call goes to "
+                "the public STS endpoint"
             )
         ]
     return []

@@ -14,10 +14,9 @@ from tap_cloudcommands.aws import (
     LIST_COMMAND_INVOCATIONS,
     LIST_COMMANDS,
     SSM_MAX_PAGE_SIZE,
-    AWSConnector,
     SSMListing,
 )
-from tap_cloudcommands.client import RegionPartitionedStream
+from tap_cloudcommands.client import PartitionKey, RegionPartitionedStream, partition_key
 from tap_cloudcommands.errors import CloudAPIError
 from tap_cloudcommands.schemas import (
     SSM_COMMAND_INVOCATION_SCHEMA,
@@ -26,7 +25,7 @@ from tap_cloudcommands.schemas import (
     TAT_INVOCATION_SCHEMA,
     TAT_INVOCATION_TASK_SCHEMA,
 )
-from tap_cloudcommands.tencent import TAT_MAX_PAGE_SIZE, TencentConnector
+from tap_cloudcommands.tencent import TAT_MAX_PAGE_SIZE
 from tap_cloudcommands.timestamps import EPOCH, instant_and_text, parse_timestamp
 
 if t.TYPE_CHECKING:
@@ -35,7 +34,10 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
 
+    from tap_cloudcommands.aws import AWSConnector
+    from tap_cloudcommands.scope import Scope
     from tap_cloudcommands.tat_scan import OffsetScan
+    from tap_cloudcommands.tencent import TencentConnector
 
 # A command or invocation in any other status may still change, so it is read again.
 SSM_FINAL_STATUSES = frozenset({"Success", "Cancelled", "Failed", "TimedOut"})
@@ -146,18 +148,20 @@ class SSMStream(RegionPartitionedStream):
     listing: t.ClassVar[SSMListing]
     timestamp_fields: t.ClassVar[tuple[str, ...]]
 
-    def __init__(self, tap: Tap, connector: AWSConnector) -> None:
+    def __init__(self, tap: Tap, scope: Scope) -> None:
         """Attach the AWS connector shared by the tap's AWS streams.
 
         Args:
             tap: The tap.
-            connector: Session and clients for AWS.
+            scope: The cloud's accounts and regions, and a connector per account.
         """
-        super().__init__(tap)
-        self.connector = connector
-        self.clock = connector.clock
+        super().__init__(tap, scope)
         self.timestamps = TimestampFields(self, self.timestamp_fields)
-        self._rereads: dict[str, dict[str, str]] = {}
+        self._rereads: dict[PartitionKey, dict[str, str]] = {}
+
+    @override
+    def connector(self, context: Context) -> AWSConnector:
+        return t.cast("AWSConnector", super().connector(context))
 
     @property
     def status_lookback(self) -> dt.timedelta:
@@ -224,9 +228,9 @@ class SSMStream(RegionPartitionedStream):
     @override
     def fetch_pages(self, context: Context, region: str) -> Iterable[list[dict[str, t.Any]]]:
         rereads = self.commands_to_reread(context)
-        self._rereads[region] = rereads
+        self._rereads[partition_key(context)] = rereads
         page_size = self.config.get("ssm_page_size", SSM_MAX_PAGE_SIZE)
-        listing = self.connector.list_pages(
+        listing = self.connector(context).list_pages(
             region,
             self.listing,
             invoked_after=self.starting_time(context),
@@ -236,7 +240,7 @@ class SSMStream(RegionPartitionedStream):
 
         def by_id(command_id: str) -> Iterator[list[dict[str, t.Any]]]:
             try:
-                yield from self.connector.list_pages(
+                yield from self.connector(context).list_pages(
                     region,
                     self.listing,
                     invoked_after=None,
@@ -256,7 +260,7 @@ class SSMStream(RegionPartitionedStream):
         self, context: Context, region: str, objects: Iterator[dict[str, t.Any]]
     ) -> Iterator[dict[str, t.Any]]:
         start = self.starting_time(context)
-        rereads = self._rereads.get(region, {})
+        rereads = self._rereads.get(partition_key(context), {})
         pending = self.pending(context)
         running: set[str] = set()
         seen: set[str] = set()
@@ -304,7 +308,7 @@ class SSMStream(RegionPartitionedStream):
             None, or the newest RequestedDateTime of commands over the bound, which the
             listing must read again.
         """
-        rereads = self._rereads.get(region, {})
+        rereads = self._rereads.get(partition_key(context), {})
         oldest = self.sync_started_at - self.status_lookback
         kept: dict[str, str] = {}
         for command_id, requested in pending.items():
@@ -352,7 +356,7 @@ class SSMCommandsStream(SSMStream):
     """Run Command commands (``ListCommands``): one row per command, per region."""
 
     name = "ssm_commands"
-    primary_keys = ("Region", "CommandId")
+    primary_keys = ("AccountId", "Region", "CommandId")
     schema = SSM_COMMAND_SCHEMA
     listing = LIST_COMMANDS
     timestamp_fields = ("RequestedDateTime", "ExpiresAfter")
@@ -367,7 +371,7 @@ class SSMCommandInvocationsStream(SSMStream):
     """
 
     name = "ssm_command_invocations"
-    primary_keys = ("Region", "CommandId", "InstanceId")
+    primary_keys = ("AccountId", "Region", "CommandId", "InstanceId")
     schema = SSM_COMMAND_INVOCATION_SCHEMA
     listing = LIST_COMMAND_INVOCATIONS
     timestamp_fields = (
@@ -439,18 +443,20 @@ class TATStream(RegionPartitionedStream):
     # Runs stop changing when they end; saved commands can be edited at any time.
     history: t.ClassVar[bool] = True
 
-    def __init__(self, tap: Tap, connector: TencentConnector) -> None:
+    def __init__(self, tap: Tap, scope: Scope) -> None:
         """Attach the Tencent connector shared by the tap's TAT streams.
 
         Args:
             tap: The tap.
-            connector: Clients, rate limits and retries for Tencent Cloud.
+            scope: The cloud's accounts and regions, and a connector per account.
         """
-        super().__init__(tap)
-        self.connector = connector
-        self.clock = connector.clock
+        super().__init__(tap, scope)
         self.timestamps = TimestampFields(self, self.timestamp_fields)
-        self._scans: dict[str, OffsetScan] = {}
+        self._scans: dict[PartitionKey, OffsetScan] = {}
+
+    @override
+    def connector(self, context: Context) -> TencentConnector:
+        return t.cast("TencentConnector", super().connector(context))
 
     def request_params(self) -> dict[str, t.Any]:
         """Request members beyond Offset and Limit."""
@@ -479,7 +485,7 @@ class TATStream(RegionPartitionedStream):
 
     @override
     def fetch_pages(self, context: Context, region: str) -> Iterable[list[dict[str, t.Any]]]:
-        scan = self.connector.scan(
+        scan = self.connector(context).scan(
             region,
             self.action,
             self.item_key,
@@ -489,7 +495,7 @@ class TATStream(RegionPartitionedStream):
             stop_before=self.scan_stop_before(self.starting_time(context)),
             stop=self.feed_group.stop,
         )
-        self._scans[region] = scan
+        self._scans[partition_key(context)] = scan
         return scan.pages()
 
     @override
@@ -506,7 +512,7 @@ class TATStream(RegionPartitionedStream):
             if start is not None and updated is not None and updated < start:
                 continue
             yield record
-        scan = self._scans[region]
+        scan = self._scans.pop(partition_key(context))
         if scan.exact:
             ceiling = self.bookmark_ceiling
             self.advance_bookmark(context, ceiling)
@@ -525,7 +531,7 @@ class TATCommandsStream(TATStream):
     """TAT commands (``DescribeCommands``): saved command definitions, not runs."""
 
     name = "tat_commands"
-    primary_keys = ("Region", "CommandId")
+    primary_keys = ("AccountId", "Region", "CommandId")
     schema = TAT_COMMAND_SCHEMA
     action = "DescribeCommands"
     item_key = "CommandSet"
@@ -538,7 +544,7 @@ class TATInvocationsStream(TATStream):
     """TAT invocations (``DescribeInvocations``): one row per run of a command."""
 
     name = "tat_invocations"
-    primary_keys = ("Region", "InvocationId")
+    primary_keys = ("AccountId", "Region", "InvocationId")
     schema = TAT_INVOCATION_SCHEMA
     action = "DescribeInvocations"
     item_key = "InvocationSet"
@@ -555,7 +561,7 @@ class TATInvocationTasksStream(TATStream):
     """
 
     name = "tat_invocation_tasks"
-    primary_keys = ("Region", "InvocationTaskId")
+    primary_keys = ("AccountId", "Region", "InvocationTaskId")
     schema = TAT_INVOCATION_TASK_SCHEMA
     action = "DescribeInvocationTasks"
     item_key = "InvocationTaskSet"

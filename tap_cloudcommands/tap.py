@@ -10,10 +10,12 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
+from tap_cloudcommands import aws, tencent
 from tap_cloudcommands.aws import AWSConnector
-from tap_cloudcommands.client import OnceLog
+from tap_cloudcommands.client import OnceLog, SyncSummary
 from tap_cloudcommands.errors import CloudCommandsError
 from tap_cloudcommands.inputs import InputError, catalog_errors, json_file_errors, state_errors
+from tap_cloudcommands.scope import AWS, TENCENT, Scope
 from tap_cloudcommands.settings import CONFIG_SCHEMA, settings_errors
 from tap_cloudcommands.streams import (
     SSMCommandInvocationsStream,
@@ -96,19 +98,32 @@ class TapCloudCommands(Tap):
 
     @override
     def discover_streams(self) -> list[Stream]:
-        aws = AWSConnector(self.config, self.logger)
-        tencent = TencentConnector(self.config, self.logger)
+        config, logger = self.config, self.logger
+        aws_base = AWSConnector(config, logger)
+        aws_scope = Scope(
+            AWS, aws_base, lambda: aws.account_entries(aws_base, config), config, logger
+        )
+        tencent_base = TencentConnector(config, logger)
+        tencent_scope = Scope(
+            TENCENT,
+            tencent_base,
+            lambda: tencent.account_entries(tencent_base, config),
+            config,
+            logger,
+        )
         streams: list[RegionPartitionedStream] = [
-            SSMCommandsStream(self, aws),
-            SSMCommandInvocationsStream(self, aws),
-            TATCommandsStream(self, tencent),
-            TATInvocationsStream(self, tencent),
-            TATInvocationTasksStream(self, tencent),
+            SSMCommandsStream(self, aws_scope),
+            SSMCommandInvocationsStream(self, aws_scope),
+            TATCommandsStream(self, tencent_scope),
+            TATInvocationsStream(self, tencent_scope),
+            TATInvocationTasksStream(self, tencent_scope),
         ]
         # What every stream would say, said once per sync (the SDK's sync_all is final).
         once = OnceLog(self.logger)
+        summary = SyncSummary(self.logger)
         for stream in streams:
             stream.once = once
+            stream.summary = summary
         return list(streams)
 
 

@@ -1,9 +1,15 @@
-"""Tencent Cloud side: TAT clients per region, rate limits, retries, exact scans of lists."""
+"""Tencent Cloud side: one account's TAT clients per region, rate limits, retries, scans.
+
+Roles of other accounts are assumed with renewing credentials; STS says which account an
+identity is, DescribeRegions which regions TAT serves it in.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
+import time
 import typing as t
 from functools import cached_property
 from urllib.parse import urlsplit
@@ -14,10 +20,12 @@ from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.sts.v20180813.sts_client import StsClient
 
 from tap_cloudcommands.clock import ServerClock
 from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
+from tap_cloudcommands.scope import AccountEntry, is_pattern
 from tap_cloudcommands.tat_scan import OffsetScan, Page, ScanStoppedError
 from tap_cloudcommands.tat_sdk import TatClient
 
@@ -27,6 +35,11 @@ if t.TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 CLOUD = "Tencent Cloud"
+# Region of STS calls and of DescribeRegions when no region is named.
+GLOBAL_REGION = "ap-guangzhou"
+DEFAULT_ROLE_SESSION_NAME = "tap-cloudcommands"
+# Assumed-role credentials are renewed this long before they expire.
+REFRESH_MARGIN_SECONDS = 300
 TAT_MAX_PAGE_SIZE = 100
 DEFAULT_REQUESTS_PER_SECOND = 20
 DEFAULT_MAX_ATTEMPTS = 5
@@ -86,19 +99,104 @@ def _credentials_error(exc: TencentCloudSDKException, message: str, hint: str) -
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class RoleSpec:
+    """A CAM role assumed on top of another identity's credentials."""
+
+    role_arn: str
+    external_id: str | None = None
+    session_name: str = DEFAULT_ROLE_SESSION_NAME
+
+
+@dataclasses.dataclass(frozen=True)
+class TemporaryKeys:
+    """One set of STS credentials."""
+
+    secret_id: str
+    secret_key: str
+    token: str
+    expires_at: float
+
+
+class RoleCredential:
+    """A CAM role's temporary credentials, renewed before they expire.
+
+    The SDK's ``STSAssumeRoleCredential`` cannot pass ``ExternalId`` and only speaks to
+    the public STS endpoint over HTTPS; this one takes a function that calls AssumeRole
+    (through the tap's STS endpoint, with ExternalId) and offers what the SDK's clients
+    read: ``get_credential_info()`` and the key properties.
+    """
+
+    def __init__(self, assume: Callable[[], TemporaryKeys]) -> None:
+        """Assume nothing yet: the first use does.
+
+        Args:
+            assume: Calls STS AssumeRole and returns the new keys.
+        """
+        self._assume = assume
+        self._keys: TemporaryKeys | None = None
+        self._lock = threading.Lock()
+
+    def get_credential_info(self) -> tuple[str, str, str]:
+        """The current keys, renewed first when they expire within the margin.
+
+        Returns:
+            SecretId, SecretKey, Token.
+        """
+        with self._lock:
+            keys = self._keys
+            if keys is None or keys.expires_at - time.time() < REFRESH_MARGIN_SECONDS:
+                keys = self._keys = self._assume()
+        return keys.secret_id, keys.secret_key, keys.token
+
+    def renew(self) -> None:
+        """Forget the keys (the cloud said they expired): the next use assumes again."""
+        with self._lock:
+            self._keys = None
+
+    @property
+    def secret_id(self) -> str:
+        """SecretId (the SDK reads it for signing)."""
+        return self.get_credential_info()[0]
+
+    @property
+    def secret_key(self) -> str:
+        """SecretKey."""
+        return self.get_credential_info()[1]
+
+    @property
+    def token(self) -> str:
+        """Token."""
+        return self.get_credential_info()[2]
+
+    secretId = secret_id  # noqa: N815 - the SDK's older spelling
+    secretKey = secret_key  # noqa: N815
+
+
 class TencentConnector:
     """Builds TAT clients per region and calls them within the rate limit, with retries."""
 
     # Seconds of the first retry pause (full jitter, doubling up to 20 s).
     retry_base_seconds: t.ClassVar[float] = 0.5
 
-    def __init__(self, config: Mapping[str, t.Any], logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        config: Mapping[str, t.Any],
+        logger: logging.Logger,
+        *,
+        role: RoleSpec | None = None,
+        source: TencentConnector | None = None,
+    ) -> None:
         """Keep the settings; nothing is called until a client is needed.
 
         Args:
             config: The tap's settings.
             logger: Where retries and shifts are reported.
+            role: For another account: the CAM role assumed there.
+            source: For another account: the connector whose identity assumes ``role``.
         """
+        self.role = role
+        self._source = source
         self._config = config
         self._logger = logger
         self._clients: dict[str, TatClient] = {}
@@ -109,17 +207,107 @@ class TencentConnector:
                 config.get("tencent_secret_id"),
                 config.get("tencent_secret_key"),
                 config.get("tencent_token"),
+                role.external_id if role is not None else None,
             ]
         )
         self.max_attempts = int(config.get("tencent_max_attempts", DEFAULT_MAX_ATTEMPTS))
-        self.clock = ServerClock()
+        # One cloud, one clock: every account's answers move the same ceiling.
+        self.clock: ServerClock = source.clock if source is not None else ServerClock()
         self.requests_per_second = int(
             config.get("tencent_requests_per_second", DEFAULT_REQUESTS_PER_SECOND)
         )
 
+    def for_role(self, role: RoleSpec) -> TencentConnector:
+        """A connector for another account, reached by assuming ``role`` from this one.
+
+        Args:
+            role: The CAM role in the other account.
+
+        Returns:
+            A connector whose credentials renew themselves during long syncs.
+        """
+        return TencentConnector(self._config, self._logger, role=role, source=self)
+
+    @property
+    def global_region(self) -> str:
+        """The region STS and DescribeRegions are called in."""
+        names = [r for r in self._config.get("tencent_regions") or [] if not is_pattern(r)]
+        return names[0] if names else GLOBAL_REGION
+
+    @cached_property
+    def sts_client(self) -> StsClient:
+        """This identity's STS client, through ``tencent_sts_endpoint_url`` if set."""
+        return StsClient(
+            self.credential,
+            self.global_region,
+            self._profile(self._config.get("tencent_sts_endpoint_url")),
+        )
+
+    def assume_role(self, role: RoleSpec) -> TemporaryKeys:
+        """Call STS AssumeRole with this identity (ExternalId included when set).
+
+        Args:
+            role: The role to assume.
+
+        Returns:
+            The temporary keys and when they expire.
+
+        Raises:
+            CloudAPIError: If STS refuses or answers without credentials.
+        """
+        self._logger.info("Tencent Cloud: assuming role %s", role.role_arn)
+        params: dict[str, t.Any] = {
+            "RoleArn": role.role_arn,
+            "RoleSessionName": role.session_name,
+        }
+        if role.external_id:
+            params["ExternalId"] = role.external_id
+        response = self.call(self.global_region, "AssumeRole", params, client=self.sts_client)
+        keys = response.get("Credentials")
+        expires = response.get("ExpiredTime")
+        if not isinstance(keys, dict) or not isinstance(expires, int | float):
+            raise CloudAPIError(
+                cloud=CLOUD,
+                region=self.global_region,
+                operation="AssumeRole",
+                code="MalformedResponse",
+                message="answer without Credentials and ExpiredTime",
+            )
+        return TemporaryKeys(
+            str(keys.get("TmpSecretId")),
+            str(keys.get("TmpSecretKey")),
+            str(keys.get("Token")),
+            float(expires),
+        )
+
+    @cached_property
+    def account_id(self) -> str:
+        """This identity's main account UIN (STS GetCallerIdentity, once)."""
+        response = self.call(self.global_region, "GetCallerIdentity", {}, client=self.sts_client)
+        return str(response.get("AccountId"))
+
+    def enabled_regions(self) -> list[str]:
+        """The regions TAT serves this account in (DescribeRegions, AVAILABLE only).
+
+        Returns:
+            Region names, sorted.
+        """
+        response = self.call(self.global_region, "DescribeRegions", {})
+        return sorted(
+            str(region["Region"])
+            for region in response.get("RegionSet") or []
+            if isinstance(region, dict) and region.get("RegionState") == "AVAILABLE"
+        )
+
     @cached_property
     def credential(self) -> t.Any:  # noqa: ANN401 - the SDK's credential classes share no base
-        """Explicit id/key (+token), else the SDK's default provider chain."""
+        """Explicit id/key (+token), else the SDK's default provider chain.
+
+        For another account: the role's renewing credentials.
+        """
+        if self._source is not None and self.role is not None:
+            source, role = self._source, self.role
+            return RoleCredential(lambda: source.assume_role(role))
         secret_id = self._config.get("tencent_secret_id")
         if secret_id:
             self._logger.info("Tencent Cloud: using the configured secret id and key")
@@ -145,12 +333,12 @@ class TencentConnector:
                 "set tencent_secret_id and tencent_secret_key",
             ) from None
 
-    def _profile(self) -> ClientProfile:
+    def _profile(self, endpoint_url: str | None) -> ClientProfile:
         http_profile = HttpProfile(
             reqTimeout=self._config.get("request_timeout_seconds", REQUEST_TIMEOUT_SECONDS),
             keepAlive=True,
         )
-        if endpoint_url := self._config.get("tencent_endpoint_url"):
+        if endpoint_url:
             parts = urlsplit(endpoint_url)
             http_profile.endpoint = parts.netloc
             http_profile.protocol = http_profile.scheme = parts.scheme
@@ -170,7 +358,10 @@ class TencentConnector:
         with self._lock:
             if region not in self._clients:
                 self._clients[region] = TatClient(
-                    self.credential, region, self._profile(), clock=self.clock
+                    self.credential,
+                    region,
+                    self._profile(self._config.get("tencent_endpoint_url")),
+                    clock=self.clock,
                 )
             return self._clients[region]
 
@@ -190,7 +381,7 @@ class TencentConnector:
                 self._limiters[key] = SlidingWindowRateLimiter(self.requests_per_second)
             return self._limiters[key]
 
-    def call(
+    def call(  # noqa: PLR0913 - the call's parts
         self,
         region: str,
         action: str,
@@ -198,6 +389,7 @@ class TencentConnector:
         *,
         check: Callable[[dict[str, t.Any]], None] | None = None,
         stop: threading.Event | None = None,
+        client: t.Any = None,  # noqa: ANN401 - the SDK's clients share no typed base
     ) -> dict[str, t.Any]:
         """Call a TAT action within the region's rate limit, retrying transient faults.
 
@@ -207,6 +399,7 @@ class TencentConnector:
             params: The request body.
             check: Raises TransientResponseError when an answer is not usable.
             stop: Once set, no further attempt is made (ScanStoppedError).
+            client: Another product's client (STS); default the region's TAT client.
 
         Returns:
             The ``Response`` object of the answer.
@@ -215,7 +408,7 @@ class TencentConnector:
             CloudAuthError: If the credentials or permission are refused.
             CloudAPIError: If the call fails for good.
         """
-        client = self.client(region)
+        client = client or self.client(region)
         limiter = self.limiter(region, action)
 
         def stop_if_asked() -> None:
@@ -268,7 +461,18 @@ class TencentConnector:
             return response
 
         try:
-            return call_once()
+            try:
+                return call_once()
+            except TencentCloudSDKException as exc:
+                # Keys the cloud expired early (revoked session, clock apart): one
+                # fresh AssumeRole, one more try.
+                if not isinstance(self.credential, RoleCredential) or not str(
+                    exc.code or ""
+                ).startswith(AUTH_CODE_PREFIXES):
+                    raise
+                self._logger.info("Tencent Cloud: renewing the role's credentials")
+                self.credential.renew()
+                return call_once()
         except (TencentCloudSDKException, TransientResponseError) as exc:
             raise self._api_error(region, action, exc) from None
 
@@ -392,3 +596,39 @@ class TencentConnector:
             stop_before=stop_before,
             stop=stop,
         )
+
+
+def account_entries(base: TencentConnector, config: Mapping[str, t.Any]) -> list[AccountEntry]:
+    """The Tencent Cloud accounts a sync reads: listed, or the tap's own identity.
+
+    Args:
+        base: The tap's own identity.
+        config: The tap's settings.
+
+    Returns:
+        One entry per account to read.
+    """
+    default_regions = config.get("tencent_regions") or []
+    listed = config.get("tencent_accounts") or []
+    if not listed:
+        return (
+            [AccountEntry(base, default_regions, "(configured identity)")]
+            if default_regions
+            else []
+        )
+    entries = []
+    for account in listed:
+        regions = account.get("regions") or default_regions
+        role_arn = account.get("role_arn")
+        if not regions:
+            continue
+        if not role_arn:
+            entries.append(AccountEntry(base, regions, "(configured identity)"))
+            continue
+        role = RoleSpec(
+            role_arn,
+            account.get("external_id"),
+            account.get("session_name") or DEFAULT_ROLE_SESSION_NAME,
+        )
+        entries.append(AccountEntry(base.for_role(role), regions, role_arn))
+    return entries

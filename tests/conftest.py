@@ -44,6 +44,7 @@ def emulator_config(ssm: SSMEmulator | None, tat: TATEmulator | None) -> dict[st
             "aws_secret_access_key": EMULATOR_AWS_SECRET_ACCESS_KEY,
             "aws_regions": AWS_REGIONS,
             "aws_endpoint_url": ssm.url,
+            "aws_sts_endpoint_url": ssm.url,
         }
     if tat is not None:
         config |= {
@@ -51,6 +52,7 @@ def emulator_config(ssm: SSMEmulator | None, tat: TATEmulator | None) -> dict[st
             "tencent_secret_key": EMULATOR_TAT_SECRET_KEY,
             "tencent_regions": TENCENT_REGIONS,
             "tencent_endpoint_url": tat.url,
+            "tencent_sts_endpoint_url": tat.url,
         }
     return config
 

@@ -176,8 +176,10 @@ def test_default_credential_chains_are_used_without_explicit_keys(tmp_path, ssm,
     config = {
         "aws_regions": ["us-east-1"],
         "aws_endpoint_url": ssm.url,
+        "aws_sts_endpoint_url": ssm.url,
         "tencent_regions": ["ap-guangzhou"],
         "tencent_endpoint_url": tat.url,
+        "tencent_sts_endpoint_url": tat.url,
     }
     env = {
         "AWS_ACCESS_KEY_ID": "AKIAFROMENVIRONMENT0",
@@ -223,6 +225,7 @@ def test_wire_compatible_with_motos_ssm_server(tmp_path, moto_server):
         "aws_secret_access_key": "testing",
         "aws_regions": ["us-east-1"],
         "aws_endpoint_url": moto_server,
+        "aws_sts_endpoint_url": moto_server,
     }
     # moto 5.2.5 does not implement ListCommandInvocations (HTTP 500).
     catalog = catalog_selecting(tmp_path, config, "ssm_commands")

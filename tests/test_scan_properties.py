@@ -56,6 +56,7 @@ def connector(tat_server: TATEmulator) -> TencentConnector:
         "tencent_secret_id": EMULATOR_TAT_SECRET_ID,
         "tencent_secret_key": EMULATOR_TAT_SECRET_KEY,
         "tencent_endpoint_url": tat_server.url,
+        "tencent_sts_endpoint_url": tat_server.url,
         # The emulator has no rate limit here; the schedule throttles on its own.
         "tencent_requests_per_second": 100_000,
         "tencent_max_attempts": 6,

@@ -166,6 +166,7 @@ def test_ssm_syncs_with_kills_deliver_final_statuses_and_no_state_runs_ahead(
         "aws_access_key_id": EMULATOR_AWS_ACCESS_KEY_ID,
         "aws_secret_access_key": EMULATOR_AWS_SECRET_ACCESS_KEY,
         "aws_endpoint_url": ssm.url,
+        "aws_sts_endpoint_url": ssm.url,
         "aws_regions": [region],
         "aws_max_attempts": 10,
         "ssm_page_size": page_size,

@@ -168,6 +168,7 @@ def test_syncs_with_kills_deliver_every_run_and_no_state_runs_ahead(
         "tencent_secret_id": EMULATOR_TAT_SECRET_ID,
         "tencent_secret_key": EMULATOR_TAT_SECRET_KEY,
         "tencent_endpoint_url": tat_server.url,
+        "tencent_sts_endpoint_url": tat_server.url,
         "tencent_regions": [region],
         "tencent_requests_per_second": 1000,
         "tencent_max_attempts": 6,

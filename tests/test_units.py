@@ -73,6 +73,7 @@ def test_good_settings_have_no_errors():
         "aws_secret_access_key": "s",
         "aws_regions": ["us-east-1", "eu-west-1"],
         "aws_endpoint_url": "http://127.0.0.1:9000",
+        "aws_sts_endpoint_url": "http://127.0.0.1:9000",
         "tencent_secret_id": "id",
         "tencent_secret_key": "key",
         "tencent_endpoint_url": "https://tat.tencentcloudapi.com",
