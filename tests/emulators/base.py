@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
+from .accounts import AccountRegistry, KeyInfo, region_key
 from .faults import Fault, FaultQueue, FaultRatio
 from .rates import Arrival, ArrivalLog
 from .seeded import SeededRandom
@@ -75,6 +76,8 @@ class Call:
         at: Arrival time, from ``time.monotonic()``.
         error_code: The API error code answered, if any.
         session_token: The session token sent with the request, if any.
+        account: The account whose credentials signed the call ("" when the key is
+            unknown to an emulator that has several accounts).
     """
 
     action: str
@@ -85,6 +88,7 @@ class Call:
     at: float
     error_code: str | None = None
     session_token: str | None = None
+    account: str = ""
 
 
 @dataclass
@@ -204,6 +208,10 @@ class EmulatorServer:
     """
 
     supported_fault_kinds: ClassVar[frozenset[str]] = BASE_FAULT_KINDS
+    # The region states the cloud's region listing knows (set_regions checks them).
+    region_states: ClassVar[frozenset[str]] = frozenset()
+    # Accounts, keys, roles and region states (see accounts.py); set by subclasses.
+    registry: AccountRegistry
     # Each emulator keeps its commands here (see store.py).
     _store: CommandStore
 
@@ -291,18 +299,25 @@ class EmulatorServer:
         with self._calls_lock:
             return list(self._calls)
 
-    def calls_for(self, action: str, region: str | None = None) -> list[Call]:
-        """The calls of one action, optionally in one region.
+    def calls_for(
+        self, action: str, region: str | None = None, account: str | None = None
+    ) -> list[Call]:
+        """The calls of one action, optionally in one region and of one account.
 
         Args:
             action: The API action.
             region: The region (None = every region).
+            account: The account that signed (None = every account).
 
         Returns:
             Matching calls, in answer order.
         """
         return [
-            c for c in self.calls if c.action == action and (region is None or c.region == region)
+            c
+            for c in self.calls
+            if c.action == action
+            and (region is None or c.region == region)
+            and (account is None or c.account == account)
         ]
 
     def reset_calls(self) -> None:
@@ -311,17 +326,72 @@ class EmulatorServer:
             self._calls.clear()
         self._arrivals.clear()
 
-    def max_requests_per_second(self, region: str, action: str | None = None) -> int:
+    def max_requests_per_second(
+        self, region: str, action: str | None = None, account: str | None = None
+    ) -> int:
         """The most requests that arrived for a region in any sliding 1 s window.
 
         Args:
             region: The region.
             action: Only this action (None = every action).
+            account: Only requests signed by this account (None = every account).
 
         Returns:
             The peak request count over any 1-second window.
         """
-        return self._arrivals.max_in_any_window(region, action)
+        return self._arrivals.max_in_any_window(region, action, account=account)
+
+    # ------------------------------------------------------------------ accounts
+    def accounts(self) -> list[str]:
+        """Every account, the default one first."""
+        return self.registry.accounts()
+
+    def account_of_key(self, key_id: str) -> str:
+        """The account an access key id / SecretId (base or temporary) belongs to.
+
+        Before any :meth:`add_account`, every key counts as the default account's.
+        """
+        return self.registry.account_of_key(key_id)
+
+    def expire_credentials(self, key_id: str | None = None) -> None:
+        """Let temporary credentials (all, or one) lapse now.
+
+        The next call signed with them fails with the cloud's expired-token error.
+
+        Raises:
+            KeyError: If ``key_id`` names no temporary credentials.
+        """
+        self.registry.expire(key_id)
+
+    def temporary_credentials(self) -> list[KeyInfo]:
+        """Every temporary credential set AssumeRole issued, oldest first."""
+        return self.registry.temporary_keys()
+
+    def set_regions(self, account_id: str, regions: dict[str, str]) -> None:
+        """Set an account's regions and their states, as the region listing answers them.
+
+        Raises:
+            ValueError: On an unknown account or state.
+        """
+        self.registry.set_regions(account_id, regions, self.region_states)
+
+    def regions_of(self, account_id: str) -> dict[str, str]:
+        """An account's regions and their states (a default set until :meth:`set_regions`)."""
+        return self.registry.regions_of(account_id)
+
+    def _store_key(self, region: str, account: str | None) -> str:
+        """Where one account's region lives in the stores.
+
+        Raises:
+            ValueError: On an unknown account.
+        """
+        if (
+            account is not None
+            and account != self.registry.default_account
+            and account not in self.registry.accounts()
+        ):
+            raise ValueError(f"unknown account {account}; add_account it first")
+        return region_key(region, account, self.registry.default_account)
 
     def stats(self) -> dict[str, Any]:
         """Call counts, peak request rates and the emulator error count, JSON-ready.
@@ -523,7 +593,8 @@ class EmulatorServer:
         try:
             return self.parse_request(handler.command, handler.path, handler.headers, body)
         except RequestRejectedError as rejected:
-            self._arrivals.record(Arrival(arrived, rejected.region, rejected.action))
+            account = self.registry.account_of_key(rejected.access_key_id)
+            self._arrivals.record(Arrival(arrived, rejected.region, rejected.action, account))
             call = Call(
                 rejected.action,
                 rejected.region,
@@ -531,6 +602,7 @@ class EmulatorServer:
                 rejected.access_key_id,
                 0,
                 arrived,
+                account=account,
             )
             reply = rejected.reply
             self._wait_for_latency(arrived)
@@ -547,7 +619,8 @@ class EmulatorServer:
     def _answer_api(  # noqa: C901 - the order of the decisions is the point
         self, handler: BaseHTTPRequestHandler, request: ApiRequest, arrived: float
     ) -> None:
-        self._arrivals.record(Arrival(arrived, request.region, request.action))
+        account = self.registry.account_of_key(request.access_key_id)
+        self._arrivals.record(Arrival(arrived, request.region, request.action, account))
         call = Call(
             action=request.action,
             region=request.region,
@@ -556,6 +629,7 @@ class EmulatorServer:
             status=0,
             at=arrived,
             session_token=request.session_token,
+            account=account,
         )
         # Both decisions are taken at arrival, before the latency wait.
         scheduled = self.schedule.arrive(request) if self.schedule is not None else None
@@ -565,7 +639,11 @@ class EmulatorServer:
         limit = self.rate_limit_per_second
         over_limit = (
             limit is not None
-            and self._arrivals.count_in_window(request.region, request.action, arrived) > limit
+            # Per account: both clouds document their API rate limits per account.
+            and self._arrivals.count_in_window(
+                request.region, request.action, arrived, account=account
+            )
+            > limit
         )
         self._wait_for_latency(arrived)
         after = None

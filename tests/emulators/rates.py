@@ -14,6 +14,7 @@ class Arrival:
     at: float
     region: str
     action: str
+    account: str = ""
 
 
 class ArrivalLog:
@@ -25,7 +26,8 @@ class ArrivalLog:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._times: dict[tuple[str, str], list[float]] = {}
+        # Keyed by (account, region, action): the clouds limit each account separately.
+        self._times: dict[tuple[str, str, str], list[float]] = {}
 
     def record(self, arrival: Arrival) -> None:
         """Remember one arrival.
@@ -34,7 +36,7 @@ class ArrivalLog:
             arrival: The arrival to remember.
         """
         with self._lock:
-            times = self._times.setdefault((arrival.region, arrival.action), [])
+            times = self._times.setdefault((arrival.account, arrival.region, arrival.action), [])
             if not times or arrival.at >= times[-1]:
                 times.append(arrival.at)
             else:
@@ -46,29 +48,39 @@ class ArrivalLog:
         with self._lock:
             self._times.clear()
 
-    def _selected(self, region: str, action: str | None) -> list[list[float]]:
+    def _selected(
+        self, region: str, action: str | None, account: str | None = None
+    ) -> list[list[float]]:
         return [
             times
-            for (r, a), times in self._times.items()
-            if r == region and (action is None or a == action)
+            for (c, r, a), times in self._times.items()
+            if r == region and (action is None or a == action) and (account is None or c == account)
         ]
 
-    def times(self, region: str, action: str | None = None) -> list[float]:
+    def times(
+        self, region: str, action: str | None = None, account: str | None = None
+    ) -> list[float]:
         """Arrival times of one region's requests, sorted.
 
         Args:
             region: The region to select.
             action: Only this action (None = every action).
+            account: Only this account's requests (None = every account).
 
         Returns:
             Monotonic arrival times, ascending.
         """
         with self._lock:
-            selected = [at for times in self._selected(region, action) for at in times]
+            selected = [at for times in self._selected(region, action, account) for at in times]
         return sorted(selected)
 
     def count_in_window(
-        self, region: str, action: str | None, end: float, window: float = 1.0
+        self,
+        region: str,
+        action: str | None,
+        end: float,
+        window: float = 1.0,
+        account: str | None = None,
     ) -> int:
         """Count arrivals in the window (end - window, end].
 
@@ -77,6 +89,7 @@ class ArrivalLog:
             action: Only this action (None = every action).
             end: The window's closing monotonic time (inclusive).
             window: The window's length in seconds.
+            account: Only this account's requests (None = every account).
 
         Returns:
             How many selected requests arrived inside the window.
@@ -84,28 +97,41 @@ class ArrivalLog:
         with self._lock:
             return sum(
                 bisect_right(times, end) - bisect_right(times, end - window)
-                for times in self._selected(region, action)
+                for times in self._selected(region, action, account)
             )
 
-    def max_in_any_window(self, region: str, action: str | None = None, window: float = 1.0) -> int:
+    def max_in_any_window(
+        self,
+        region: str,
+        action: str | None = None,
+        window: float = 1.0,
+        account: str | None = None,
+    ) -> int:
         """The most requests seen in any sliding window of the given length.
 
         Args:
             region: The region to select.
             action: Only this action (None = every action).
             window: The window's length in seconds.
+            account: Only this account's requests (None = every account).
 
         Returns:
             The maximum number of arrivals that fit in a half-open window of that length.
         """
-        return _max_in_window(self.times(region, action), window)
+        return _max_in_window(self.times(region, action, account), window)
 
     def peaks(self, window: float = 1.0) -> dict[str, dict[str, int]]:
-        """:meth:`max_in_any_window` of every (region, action) seen, by region then action."""
+        """:meth:`max_in_any_window` of every (region, action) seen, by region then action.
+
+        Every account's requests count together here (the shape predates accounts).
+        """
         with self._lock:
-            snapshot = {key: list(times) for key, times in self._times.items()}
+            snapshot: dict[tuple[str, str], list[float]] = {}
+            for (_, region, action), times in self._times.items():
+                snapshot.setdefault((region, action), []).extend(times)
         peaks: dict[str, dict[str, int]] = {}
         for (region, action), times in sorted(snapshot.items()):
+            times.sort()
             peaks.setdefault(region, {})[action] = _max_in_window(times, window)
         return peaks
 

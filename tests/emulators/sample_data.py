@@ -270,6 +270,7 @@ def populate_ssm(
     prerender: bool = False,
     invocations: bool = True,
     invocations_per_region: int | None = DEFAULT_SSM_INVOCATIONS_PER_REGION,
+    account: str | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Fill an SSM emulator with realistic commands and their invocations.
 
@@ -292,6 +293,7 @@ def populate_ssm(
             ``emulator.invocations(region)``.
         invocations_per_region: At most this many invocations per region (None = no
             cap): the newest commands get theirs first, each command all or none.
+        account: The account to fill (None = the default account).
 
     Returns:
         The stored commands (copies) by region.
@@ -306,11 +308,13 @@ def populate_ssm(
             commands = (_ssm_command(rng, region, now, instances) for _ in range(per_region))
             for batch in _batches(commands):
                 created[region] += emulator.add_commands(
-                    region, batch, copies=copies, take_ownership=True
+                    region, batch, copies=copies, take_ownership=True, account=account
                 )
             if invocations and invocations_per_region != 0:
-                _fill_ssm_invocations(emulator, region, instances, history, invocations_per_region)
-        emulator.warm(created, render=prerender)
+                _fill_ssm_invocations(
+                    emulator, region, instances, history, invocations_per_region, account
+                )
+        emulator.warm([emulator._store_key(r, account) for r in created], render=prerender)
     return created
 
 
@@ -320,6 +324,7 @@ def _fill_ssm_invocations(
     instances: list[str],
     rng: random.Random,
     limit: int | None,
+    account: str | None = None,
 ) -> None:
     names = {
         instance: f"ip-10-0-{index // 8}-{10 + index}.{region}.compute.internal"
@@ -331,7 +336,8 @@ def _fill_ssm_invocations(
 
     def generate() -> Iterator[dict[str, Any]]:
         nonlocal budget
-        for command in emulator._stored_newest_first(emulator._store, region):
+        key = emulator._store_key(region, account)
+        for command in emulator._stored_newest_first(emulator._store, key):
             count = command["TargetCount"]
             if budget is not None:
                 if count > budget:
@@ -340,7 +346,7 @@ def _fill_ssm_invocations(
             yield from _ssm_invocations(rng, region, command, instances, names)
 
     for batch in _batches(generate()):
-        emulator.add_invocations(region, batch, copies=False, take_ownership=True)
+        emulator.add_invocations(region, batch, copies=False, take_ownership=True, account=account)
 
 
 # Long outputs (longer than the 2,500 characters ListCommandInvocations returns).
@@ -539,6 +545,7 @@ def populate_tat(
     prerender: bool = False,
     invocations_per_region: int | None = None,
     max_tasks_per_invocation: int = DEFAULT_TAT_MAX_TASKS,
+    account: str | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Fill a TAT emulator with realistic commands, invocations and invocation tasks.
 
@@ -561,6 +568,7 @@ def populate_tat(
             ``max_tasks_per_invocation`` instances. Read them with
             ``emulator.invocations(region)`` / ``emulator.invocation_tasks(region)``.
         max_tasks_per_invocation: Most tasks (instances) per invocation.
+        account: The account to fill (None = the default account).
 
     Returns:
         The stored commands (copies) by region.
@@ -574,7 +582,7 @@ def populate_tat(
             commands = (_tat_command(rng, region, now, i) for i in range(per_region))
             for batch in _batches(commands):
                 created[region] += emulator.add_commands(
-                    region, batch, copies=copies, take_ownership=True
+                    region, batch, copies=copies, take_ownership=True, account=account
                 )
             count = (
                 min(per_region, DEFAULT_TAT_INVOCATIONS_PER_REGION)
@@ -583,9 +591,15 @@ def populate_tat(
             )
             if count > 0 and per_region > 0:
                 _fill_tat_invocations(
-                    emulator, region, now, history, count, max(1, max_tasks_per_invocation)
+                    emulator,
+                    region,
+                    now,
+                    history,
+                    count,
+                    max(1, max_tasks_per_invocation),
+                    account,
                 )
-        emulator.warm(created, render=prerender)
+        emulator.warm([emulator._store_key(r, account) for r in created], render=prerender)
     return created
 
 
@@ -639,8 +653,9 @@ def _fill_tat_invocations(
     rng: random.Random,
     count: int,
     max_tasks: int,
+    account: str | None = None,
 ) -> None:
-    commands = emulator._store.records(region)
+    commands = emulator._store.records(emulator._store_key(region, account))
     instances = _tat_instances(rng)
     by_kind = {
         kind: [instance for k, instance in instances if k == kind] for kind in ("CVM", "LIGHTHOUSE")
@@ -660,7 +675,7 @@ def _fill_tat_invocations(
             yield _tat_invocation(rng, command, now, by_kind, fresh_id, max_tasks)
 
     for batch in _batches(generate()):
-        emulator.add_invocations(region, batch, copies=False, take_ownership=True)
+        emulator.add_invocations(region, batch, copies=False, take_ownership=True, account=account)
 
 
 def _tat_invocation(

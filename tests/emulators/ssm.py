@@ -12,17 +12,38 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl
 
+from .accounts import AccountRegistry, KeyInfo, Role, random_text, region_key
+from .aws_org import (
+    AWS_REGION_STATES,
+    ORG_ACTIONS,
+    ORGANIZATIONS_TARGET_PREFIX,
+    AwsApiError,
+    Organization,
+    build_organization,
+    org_error,
+    org_page,
+    org_reply,
+    regions_page,
+    rest_error,
+)
+from .aws_signing import sigv4_matches
 from .base import (
     ApiRequest,
     EmulatorServer,
     Fault,
     Reply,
     RequestRejectedError,
+)
+from .credentials import (
+    EMULATOR_AWS_ACCESS_KEY_ID,
+    EMULATOR_AWS_ACCOUNT_ID,
+    EMULATOR_AWS_SECRET_ACCESS_KEY,
 )
 from .ssm_invocations import (
     command_counts,
@@ -40,7 +61,7 @@ from .ssm_model import (
 )
 from .store import CommandStore, clone, gc_paused
 from .sts import (
-    DEFAULT_ACCOUNT_ID,
+    ROLE_ARN_PATTERN,
     IssuedCredentials,
     StsError,
     assume_role_reply,
@@ -53,6 +74,19 @@ JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 SSM_TARGET_PREFIX = "AmazonSSM"
 JSON_PROTOCOL = "json"
 QUERY_PROTOCOL = "query"
+ORGANIZATIONS_PROTOCOL = "organizations"
+ACCOUNT_PROTOCOL = "account-rest-json"
+LIST_REGIONS_PATH = "/listRegions"
+# Region states of a new account (account ListRegions), until set_regions.
+DEFAULT_AWS_REGIONS = {
+    "us-east-1": "ENABLED_BY_DEFAULT",
+    "us-west-2": "ENABLED_BY_DEFAULT",
+    "eu-west-1": "ENABLED_BY_DEFAULT",
+    "ap-southeast-1": "ENABLED_BY_DEFAULT",
+    "af-south-1": "DISABLED",
+}
+_AWS_KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_EXPIRED_MESSAGE = "The security token included in the request is expired"
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/aws4_request")
 _INVALID_TOKEN_MESSAGE = "The security token included in the request is invalid."
 
@@ -85,7 +119,10 @@ class SSMEmulator(EmulatorServer):
         assume_role_denied: When True, AssumeRole answers 403 AccessDenied.
         required_external_id: When set, AssumeRole without this ExternalId is denied.
         issued_credentials: Every credential set AssumeRole handed out, oldest first.
+        organization: The organization set by :meth:`set_organization` (None: none).
     """
+
+    region_states = AWS_REGION_STATES
 
     def __init__(self, *, port: int = 0, valid_access_keys: set[str] | None = None) -> None:
         """Create the emulator (call :meth:`start` to serve).
@@ -101,24 +138,119 @@ class SSMEmulator(EmulatorServer):
         self.expired_session_tokens: set[str] = set()
         self.required_external_id: str | None = None
         self.issued_credentials: list[IssuedCredentials] = []
+        self.organization: Organization | None = None
+        self.registry = AccountRegistry(EMULATOR_AWS_ACCOUNT_ID, DEFAULT_AWS_REGIONS)
+        # The default key is known but its signature is not checked: older tests sign
+        # with any secret (see README).
+        self.registry.add_key(
+            KeyInfo(
+                EMULATOR_AWS_ACCESS_KEY_ID, EMULATOR_AWS_SECRET_ACCESS_KEY, EMULATOR_AWS_ACCOUNT_ID
+            )
+        )
         self._store = CommandStore("RequestedDateTime")
         self._invocations = CommandStore(
             "RequestedDateTime", id_field=("CommandId", "InstanceId"), group_field="CommandId"
         )
 
+    # ------------------------------------------------------------- accounts
+    def add_account(self, account_id: str) -> tuple[str, str]:
+        """Add an account with its own data and a base key pair.
+
+        From now on, keys the emulator does not know are refused
+        (``UnrecognizedClientException`` / ``InvalidClientTokenId``), and the new
+        account's requests must carry a valid SigV4 signature.
+
+        Args:
+            account_id: A 12-digit account id.
+
+        Returns:
+            (access key id, secret access key) of the account's base credentials.
+
+        Raises:
+            ValueError: On a malformed or existing account id.
+        """
+        if len(account_id) != 12 or not account_id.isdigit():
+            raise ValueError(f"an AWS account id has 12 digits, not {account_id!r}")
+        key_id = "AKIA" + random_text(_AWS_KEY_ALPHABET, 16)
+        secret = random_text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 40)
+        self.registry.add_account(account_id, key_id, secret)
+        return key_id, secret
+
+    def add_role(
+        self,
+        role_arn: str,
+        *,
+        external_id: str | None = None,
+        trusted: Iterable[str] | None = None,
+    ) -> None:
+        """Add a role that AssumeRole hands out credentials of its account for.
+
+        Args:
+            role_arn: ``arn:aws:iam::<account>:role/<name>`` of a known account.
+            external_id: The ExternalId the caller must pass (None: none needed).
+            trusted: Accounts whose principals may assume it (None: every known account).
+
+        Raises:
+            ValueError: On a malformed ARN or an unknown account.
+        """
+        match = ROLE_ARN_PATTERN.match(role_arn)
+        if match is None:
+            raise ValueError(f"not a role ARN: {role_arn}")
+        self.registry.add_role(
+            Role(
+                arn=role_arn,
+                account=match.group(1),
+                name=match.group(2),
+                role_id="AROA" + random_text(_AWS_KEY_ALPHABET, 17),
+                external_id=external_id,
+                trusted=None if trusted is None else frozenset(trusted),
+            )
+        )
+
+    def set_organization(
+        self,
+        management_account: str,
+        accounts: dict[str, str],
+        *,
+        delegated_admins: Iterable[str] = (),
+        parents: dict[str, str] | None = None,
+        ous: dict[str, str] | None = None,
+    ) -> None:
+        """Put accounts in an AWS organization (Organizations listings answer from it).
+
+        Args:
+            management_account: The management account (always a member, ACTIVE).
+            accounts: Member account -> State (ACTIVE, SUSPENDED, PENDING_CLOSURE,
+                PENDING_ACTIVATION, CLOSED); Status is derived (see README).
+            delegated_admins: Member accounts that may list the organization too.
+            parents: Account -> OU id (absent: the root, ``aws_org.ROOT_ID``).
+            ous: OU id (``ou-xxxx-xxxxxxxx``) -> parent OU id (anything else: the root).
+        """
+        with self.lock:
+            self.organization = build_organization(
+                management_account,
+                accounts,
+                delegated_admins=delegated_admins,
+                parents=parents,
+                ous=ous,
+            )
+
     # ----------------------------------------------------------------- data
-    def add_command(self, region: str, **fields: Any) -> dict[str, Any]:
+    def add_command(
+        self, region: str, *, account: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
         """Store a command, filling every Command member the caller left out.
 
         Args:
             region: The region to store it in.
+            account: The account (None = the default account).
             **fields: Command members (API names). Timestamps are aware datetimes
                 (kept in UTC, truncated to milliseconds); None omits a member on the wire.
 
         Returns:
             A copy of the stored command.
         """
-        return self.add_commands(region, [fields])[0]
+        return self.add_commands(region, [fields], account=account)[0]
 
     def add_commands(
         self,
@@ -127,6 +259,7 @@ class SSMEmulator(EmulatorServer):
         *,
         copies: bool = True,
         take_ownership: bool = False,
+        account: str | None = None,
     ) -> list[dict[str, Any]]:
         """Store many commands at once, as :meth:`add_command` would one by one.
 
@@ -139,17 +272,21 @@ class SSMEmulator(EmulatorServer):
                 and lighter for huge fills).
             take_ownership: The store may keep the given dicts' nested values instead
                 of copying them; only for callers that never touch them again.
+            account: The account (None = the default account).
 
         Returns:
             Copies of the stored commands, in the given order (or [] if not ``copies``).
         """
+        key = self._store_key(region, account)
         now = datetime.now(UTC)
         built = [new_command(region, f, now, copy=not take_ownership) for f in commands]
         with self.lock:
-            self._store.add_new(region, built)
+            self._store.add_new(key, built)
         return [clone(c) for c in built] if copies else []
 
-    def update_command(self, region: str, command_id: str, **fields: Any) -> dict[str, Any]:
+    def update_command(
+        self, region: str, command_id: str, *, account: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
         """Change stored members of a command.
 
         A new Status also becomes the StatusDetails unless that is given too.
@@ -170,22 +307,25 @@ class SSMEmulator(EmulatorServer):
             raise ValueError("CommandId cannot change")
         if "Status" in changes and "StatusDetails" not in changes:
             changes["StatusDetails"] = changes["Status"]
+        key = self._store_key(region, account)
         with self.lock:
-            return clone(self._store.update(region, command_id, changes))
+            return clone(self._store.update(key, command_id, changes))
 
-    def delete_command(self, region: str, command_id: str) -> None:
+    def delete_command(self, region: str, command_id: str, *, account: str | None = None) -> None:
         """Remove a command (as if it aged out of SSM's ~30-day history).
 
         Raises:
             KeyError: If there is no such command.
         """
+        key = self._store_key(region, account)
         with self.lock:
-            self._store.delete(region, command_id)
+            self._store.delete(key, command_id)
 
-    def commands(self, region: str) -> list[dict[str, Any]]:
+    def commands(self, region: str, *, account: str | None = None) -> list[dict[str, Any]]:
         """Copies of a region's stored commands, in insertion order."""
+        key = self._store_key(region, account)
         with self.lock, gc_paused():
-            return [clone(c) for c in self._store.records(region)]
+            return [clone(c) for c in self._store.records(key)]
 
     def _sort(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return self.sort_records(
@@ -193,7 +333,9 @@ class SSMEmulator(EmulatorServer):
         )
 
     # ---------------------------------------------------------- invocations
-    def add_invocation(self, region: str, **fields: Any) -> dict[str, Any]:
+    def add_invocation(
+        self, region: str, *, account: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
         """Store a command invocation, filling every member the caller left out.
 
         Members left out come from the stored command of the same CommandId when there
@@ -210,7 +352,7 @@ class SSMEmulator(EmulatorServer):
         Returns:
             A copy of the stored invocation.
         """
-        return self.add_invocations(region, [fields])[0]
+        return self.add_invocations(region, [fields], account=account)[0]
 
     def add_invocations(
         self,
@@ -219,6 +361,7 @@ class SSMEmulator(EmulatorServer):
         *,
         copies: bool = True,
         take_ownership: bool = False,
+        account: str | None = None,
     ) -> list[dict[str, Any]]:
         """Store many invocations at once (all or nothing), as :meth:`add_invocation` would.
 
@@ -234,6 +377,7 @@ class SSMEmulator(EmulatorServer):
         Raises:
             ValueError: On an unknown member or a duplicate (CommandId, InstanceId).
         """
+        key = self._store_key(region, account)
         now = datetime.now(UTC)
         with self.lock:
             built = [
@@ -241,16 +385,22 @@ class SSMEmulator(EmulatorServer):
                     region,
                     fields,
                     now,
-                    self._command_or_none(region, fields.get("CommandId")),
+                    self._command_or_none(key, fields.get("CommandId")),
                     copy=not take_ownership,
                 )
                 for fields in invocations
             ]
-            self._invocations.add_new(region, built)
+            self._invocations.add_new(key, built)
         return [clone(i) for i in built] if copies else []
 
     def update_invocation(
-        self, region: str, command_id: str, instance_id: str, **fields: Any
+        self,
+        region: str,
+        command_id: str,
+        instance_id: str,
+        *,
+        account: str | None = None,
+        **fields: Any,
     ) -> dict[str, Any]:
         """Change stored members of an invocation.
 
@@ -268,8 +418,9 @@ class SSMEmulator(EmulatorServer):
         if "Status" in changes and "StatusDetails" not in changes:
             changes["StatusDetails"] = changes["Status"]
         key = (command_id, instance_id)
+        store_key = self._store_key(region, account)
         with self.lock:
-            current = self._invocations.get(region, key)
+            current = self._invocations.get(store_key, key)
             merged = {**current, **changes}
             if "CommandPlugins" in changes and changes["CommandPlugins"] is not None:
                 changes["CommandPlugins"] = [
@@ -289,21 +440,25 @@ class SSMEmulator(EmulatorServer):
                     }
                     for plugin in current.get("CommandPlugins") or []
                 ]
-            return clone(self._invocations.update(region, key, changes))
+            return clone(self._invocations.update(store_key, key, changes))
 
-    def delete_invocation(self, region: str, command_id: str, instance_id: str) -> None:
+    def delete_invocation(
+        self, region: str, command_id: str, instance_id: str, *, account: str | None = None
+    ) -> None:
         """Remove an invocation.
 
         Raises:
             KeyError: If there is no such invocation.
         """
+        key = self._store_key(region, account)
         with self.lock:
-            self._invocations.delete(region, (command_id, instance_id))
+            self._invocations.delete(key, (command_id, instance_id))
 
-    def invocations(self, region: str) -> list[dict[str, Any]]:
+    def invocations(self, region: str, *, account: str | None = None) -> list[dict[str, Any]]:
         """Copies of a region's stored invocations, in insertion order."""
+        key = self._store_key(region, account)
         with self.lock, gc_paused():
-            return [clone(i) for i in self._invocations.records(region)]
+            return [clone(i) for i in self._invocations.records(key)]
 
     def add_command_with_invocations(
         self,
@@ -312,6 +467,7 @@ class SSMEmulator(EmulatorServer):
         *,
         invocation_statuses: Sequence[str | tuple[str, str]] | None = None,
         invocation_fields: dict[str, Any] | None = None,
+        account: str | None = None,
         **command_fields: Any,
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Store a command and one invocation per instance, consistently.
@@ -330,6 +486,7 @@ class SSMEmulator(EmulatorServer):
             instance_ids: One invocation per id, in this order.
             invocation_statuses: Per-instance statuses (None = derived).
             invocation_fields: Extra members for every invocation (e.g. InstanceName).
+            account: The account (None = the default account).
             **command_fields: Command members, as for :meth:`add_command`.
 
         Returns:
@@ -347,7 +504,7 @@ class SSMEmulator(EmulatorServer):
         for name, value in counts.items():
             command_fields.setdefault(name, value)
         with self.lock:
-            command = self.add_command(region, **command_fields)
+            command = self.add_command(region, account=account, **command_fields)
             invocations = self.add_invocations(
                 region,
                 [
@@ -360,6 +517,7 @@ class SSMEmulator(EmulatorServer):
                     }
                     for instance_id, status_pair in zip(instance_ids, pairs, strict=True)
                 ],
+                account=account,
             )
         return command, invocations
 
@@ -403,12 +561,14 @@ class SSMEmulator(EmulatorServer):
             protocol = QUERY_PROTOCOL
             action = str(params.get("Action", ""))
         else:
+            prefix, _, operation = (target or "").partition(".")
             protocol = JSON_PROTOCOL
-            action = (
-                (target or "").partition(".")[2]
-                if (target or "").startswith(SSM_TARGET_PREFIX + ".")
-                else ""
-            )
+            action = operation if prefix == SSM_TARGET_PREFIX else ""
+            if prefix == ORGANIZATIONS_TARGET_PREFIX:
+                protocol, action = ORGANIZATIONS_PROTOCOL, operation
+            elif target is None and path.split("?", 1)[0] == LIST_REGIONS_PATH:
+                # Account is rest-json: the operation is the path, not a target header.
+                protocol, action = ACCOUNT_PROTOCOL, "ListRegions"
             try:
                 params = json.loads(body or b"{}")
             except ValueError:
@@ -464,18 +624,52 @@ class SSMEmulator(EmulatorServer):
             return error_reply(StsError("InvalidClientTokenId", _INVALID_TOKEN_MESSAGE, 403))
         return _json_error("UnrecognizedClientException", _INVALID_TOKEN_MESSAGE)
 
+    def _expired_error(self, request: ApiRequest) -> Reply:
+        if request.protocol == QUERY_PROTOCOL:
+            return error_reply(StsError("ExpiredToken", _EXPIRED_MESSAGE))
+        if request.protocol == ACCOUNT_PROTOCOL:
+            return rest_error(AwsApiError("ExpiredTokenException", _EXPIRED_MESSAGE, 403))
+        return _json_error("ExpiredTokenException", _EXPIRED_MESSAGE)
+
+    def _signature_error(self, request: ApiRequest) -> Reply:
+        message = (
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method."
+        )
+        if request.protocol == QUERY_PROTOCOL:
+            return error_reply(StsError("SignatureDoesNotMatch", message, 403))
+        if request.protocol == ACCOUNT_PROTOCOL:
+            return rest_error(AwsApiError("InvalidSignatureException", message, 403))
+        return _json_error("InvalidSignatureException", message)
+
     def authenticate(self, request: ApiRequest) -> Reply | None:
-        """Refuse unknown access keys, and assumed-role keys without their session token."""
+        """Refuse unknown keys, bad signatures, and expired or token-less temporary keys.
+
+        Keys of added accounts and temporary credentials are checked with botocore's
+        own SigV4 signer; the default key is not (older tests sign with any secret).
+        """
         key = request.access_key_id
         if request.session_token and request.session_token in self.expired_session_tokens:
-            return _json_error(
-                "ExpiredTokenException", "The security token included in the request is expired"
-            )
+            return self._expired_error(request)
         if self.valid_access_keys is not None and key not in self.valid_access_keys:
             return self._auth_error(request)
-        issued = next((c for c in self.issued_credentials if c.access_key_id == key), None)
-        if issued is not None and request.session_token != issued.session_token:
+        info = self.registry.key(key)
+        if info is None:
+            # Unknown keys pass until an account was added (then they belong to no one).
+            return self._auth_error(request) if self.registry.multi else None
+        if info.temporary and request.session_token != info.session_token:
             return self._auth_error(request)
+        if key != EMULATOR_AWS_ACCESS_KEY_ID and not sigv4_matches(
+            request.method,
+            request.path,
+            request.headers,
+            request.body,
+            info.secret,
+            request.session_token,
+        ):
+            return self._signature_error(request)
+        if info.is_expired():
+            return self._expired_error(request)
         return None
 
     def dispatch(self, request: ApiRequest) -> Reply:
@@ -485,16 +679,30 @@ class SSMEmulator(EmulatorServer):
                 return self._dispatch_sts(request)
             except StsError as error:
                 return error_reply(error)
+        caller = self.registry.account_of_key(request.access_key_id)
+        if request.protocol == ORGANIZATIONS_PROTOCOL:
+            if request.action not in ORG_ACTIONS:
+                return _json_error(
+                    "UnknownOperationException", f"Operation {request.action} is not emulated"
+                )
+            try:
+                page = org_page(self.organization, caller, request.action, request.params)
+                return org_reply(page)
+            except AwsApiError as error:
+                return org_error(error)
+        if request.protocol == ACCOUNT_PROTOCOL:
+            return self._list_regions(request, caller)
         if request.action == "ListCommandInvocations":
             return self._list_command_invocations(request)
         if request.action != "ListCommands":
             return _json_error(
                 "UnknownOperationException", f"Operation {request.action} is not emulated"
             )
+        region = self._request_key(request)
         try:
-            query = parse_list_query(request.region, request.params)
+            query = parse_list_query(region, request.params)
             matching = self._store.window(
-                request.region,
+                region,
                 order=self.order,
                 seed=self.order_seed,
                 sort=self._sort,
@@ -504,13 +712,52 @@ class SSMEmulator(EmulatorServer):
                 before=query.invoked_before,
                 ids=None if query.command_id is None else (query.command_id,),
             )
-            body = list_page(matching, query, lambda c: self._render(request.region, c))
+            body = list_page(matching, query, lambda c: self._render(region, c))
         except SsmApiError as error:
             return _json_error(error.code, error.message, error.status)
         return Reply(200, body, JSON_CONTENT_TYPE, {"x-amzn-RequestId": str(uuid.uuid4())})
 
+    def _request_key(self, request: ApiRequest) -> str:
+        # The signing account's data: other accounts' commands are invisible to it.
+        account = self.registry.account_of_key(request.access_key_id)
+        return region_key(request.region, account, self.registry.default_account)
+
+    def _list_regions(self, request: ApiRequest, caller: str) -> Reply:
+        target = request.params.get("AccountId")
+        org = self.organization
+        # The reference: only the management account or a delegated administrator may
+        # name another account, and only a member account of the same organization.
+        if (
+            target is not None
+            and target != caller
+            and (org is None or not org.may_list(caller) or target not in org.accounts)
+        ):
+            return rest_error(
+                AwsApiError(
+                    "AccessDeniedException",
+                    f"User is not authorized to access account {target}.",
+                    403,
+                )
+            )
+        try:
+            account = caller if target is None else str(target)
+            states = (
+                self.registry.regions_of(account)
+                if account in self.registry.accounts()
+                else dict(DEFAULT_AWS_REGIONS)
+            )
+            payload = regions_page(states, request.params, account)
+        except AwsApiError as error:
+            return rest_error(error)
+        return Reply(
+            200,
+            json.dumps(payload).encode(),
+            "application/json",
+            {"x-amzn-RequestId": str(uuid.uuid4())},
+        )
+
     def _list_command_invocations(self, request: ApiRequest) -> Reply:
-        region = request.region
+        region = self._request_key(request)
         try:
             query = parse_list_query(region, request.params, invocations=True)
             ids = (
@@ -543,34 +790,72 @@ class SSMEmulator(EmulatorServer):
         return self._store.fragment(region, command, None, lambda: render_command(command))
 
     def _caller_arn(self, access_key_id: str | None) -> str:
-        issued = next(
-            (c for c in self.issued_credentials if c.access_key_id == access_key_id), None
-        )
-        return (
-            issued.assumed_role_arn
-            if issued
-            else f"arn:aws:iam::{DEFAULT_ACCOUNT_ID}:user/emulator"
-        )
+        info = self.registry.key(access_key_id)
+        if info is not None and info.temporary and info.role_arn:
+            match = ROLE_ARN_PATTERN.match(info.role_arn)
+            name = match.group(2) if match else "role"
+            return f"arn:aws:sts::{info.account}:assumed-role/{name}/{info.session_name}"
+        account = self.registry.account_of_key(access_key_id)
+        return f"arn:aws:iam::{account}:user/emulator"
 
     def _dispatch_sts(self, request: ApiRequest) -> Reply:
         params = {k: str(v) for k, v in request.params.items()}
         caller = self._caller_arn(request.access_key_id)
+        caller_account = self.registry.account_of_key(request.access_key_id)
         if request.action == "GetCallerIdentity":
-            return caller_identity_reply(request.access_key_id or "", DEFAULT_ACCOUNT_ID, caller)
+            info = self.registry.key(request.access_key_id)
+            user_id = (
+                f"{info.principal_id}:{info.session_name}"
+                if info is not None and info.temporary
+                else "AIDA" + (request.access_key_id or "")[4:]
+            )
+            return caller_identity_reply(user_id, caller_account, caller)
         if request.action != "AssumeRole":
             raise StsError(
                 "InvalidAction", f"Could not find operation {request.action} for version 2011-06-15"
             )
-        denied = self.assume_role_denied or (
-            self.required_external_id is not None
-            and params.get("ExternalId") != self.required_external_id
+        role_arn = params.get("RoleArn", "")
+        role = self.registry.role(role_arn)
+        denied_message = (
+            f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
         )
+        if role is None:
+            # A role nobody added: with accounts in play it does not exist, which AWS
+            # answers as AccessDenied; otherwise the older single-account behaviour.
+            denied = (
+                self.registry.multi
+                or self.assume_role_denied
+                or (
+                    self.required_external_id is not None
+                    and params.get("ExternalId") != self.required_external_id
+                )
+            )
+        else:
+            denied = (
+                self.assume_role_denied
+                or not self.registry.may_assume(role, caller_account)
+                or (role.external_id is not None and params.get("ExternalId") != role.external_id)
+            )
         if denied:
-            role_arn = params.get("RoleArn")
-            message = f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: "
-            raise StsError("AccessDenied", message + str(role_arn), 403)
+            raise StsError("AccessDenied", denied_message, 403)
         issued = issue_credentials(params, datetime.now(UTC))
+        if role is not None:
+            # One role, one RoleId: every session of it shares the AROA... prefix.
+            issued = replace(issued, assumed_role_id=f"{role.role_id}:{issued.role_session_name}")
         self.issued_credentials.append(issued)
+        match = ROLE_ARN_PATTERN.match(role_arn)
+        self.registry.add_key(
+            KeyInfo(
+                key_id=issued.access_key_id,
+                secret=issued.secret_access_key,
+                account=role.account if role else (match.group(1) if match else ""),
+                session_token=issued.session_token,
+                expiration=issued.expiration,
+                role_arn=role_arn,
+                session_name=issued.role_session_name,
+                principal_id=(role.role_id if role else issued.assumed_role_id.split(":")[0]),
+            )
+        )
         if self.valid_access_keys is not None:
             self.valid_access_keys.add(issued.access_key_id)
         return assume_role_reply(issued)

@@ -18,7 +18,6 @@ from .base import Reply
 
 STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 XML_CONTENT_TYPE = "text/xml"
-DEFAULT_ACCOUNT_ID = "123456789012"
 ROLE_ARN_PATTERN = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)$")
 SESSION_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{2,64}$")
 MIN_DURATION_SECONDS = 900

@@ -18,6 +18,7 @@ from email.message import Message
 from http import HTTPStatus
 from typing import Any
 
+from .accounts import AccountRegistry, KeyInfo, Role, random_text, region_key
 from .base import (
     BASE_FAULT_KINDS,
     ApiRequest,
@@ -26,7 +27,11 @@ from .base import (
     Reply,
     RequestRejectedError,
 )
-from .credentials import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY
+from .credentials import (
+    EMULATOR_TAT_SECRET_ID,
+    EMULATOR_TAT_SECRET_KEY,
+    EMULATOR_TENCENT_ACCOUNT_ID,
+)
 from .jsonwire import encode_json
 from .store import CommandStore, Window, clone, gc_paused
 from .tat_invocations import (
@@ -56,6 +61,17 @@ from .tat_query import (
     parse_describe_query,
 )
 from .tat_signing import parse_authorization, signature_matches
+from .tencent_sts import (
+    DEFAULT_TENCENT_REGIONS,
+    ROLE_ARN_PATTERN,
+    STS_SERVICE,
+    STS_VERSION,
+    TENCENT_REGION_STATES,
+    TencentApiError,
+    assume_role,
+    caller_identity,
+    describe_regions,
+)
 
 API_VERSION = "2020-10-28"
 SERVICE = "tat"
@@ -92,6 +108,7 @@ class TATEmulator(EmulatorServer):
     """
 
     supported_fault_kinds = BASE_FAULT_KINDS | {"internal"}
+    region_states = TENCENT_REGION_STATES
 
     def __init__(
         self,
@@ -114,6 +131,9 @@ class TATEmulator(EmulatorServer):
             else {EMULATOR_TAT_SECRET_ID: EMULATOR_TAT_SECRET_KEY}
         )
         self.tokens = tokens
+        self.registry = AccountRegistry(EMULATOR_TENCENT_ACCOUNT_ID, DEFAULT_TENCENT_REGIONS)
+        for secret_id, secret_key in self.credentials.items():
+            self.registry.add_key(KeyInfo(secret_id, secret_key, EMULATOR_TENCENT_ACCOUNT_ID))
         self.content_type = JSON_CONTENT_TYPE
         self.clock_skew_seconds = 300
         self.supported_regions: set[str] | None = None
@@ -140,9 +160,73 @@ class TATEmulator(EmulatorServer):
     def timestamp_style(self, style: str) -> None:
         self._timestamp_style = check_timestamp_style(style)
 
+    # ------------------------------------------------------------- accounts
+    def add_account(self, account_id: str) -> tuple[str, str]:
+        """Add an account (main account UIN) with its own data and a base key pair.
+
+        From now on SecretIds the emulator does not know are refused
+        (``AuthFailure.SecretIdNotFound``).
+
+        Args:
+            account_id: The account's UIN (digits).
+
+        Returns:
+            (SecretId, SecretKey) of the account's base credentials.
+
+        Raises:
+            ValueError: On a malformed or existing account id.
+        """
+        if not account_id.isdigit():
+            raise ValueError(f"a Tencent Cloud UIN is digits, not {account_id!r}")
+        secret_id = "AKID" + random_text(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32
+        )
+        secret_key = random_text(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", 32
+        )
+        self.registry.add_account(account_id, secret_id, secret_key)
+        self.credentials[secret_id] = secret_key
+        return secret_id, secret_key
+
+    def add_role(
+        self,
+        role_arn: str,
+        *,
+        external_id: str | None = None,
+        trusted: Iterable[str] | None = None,
+    ) -> None:
+        """Add a role STS AssumeRole hands out credentials of its account for.
+
+        Args:
+            role_arn: ``qcs::cam::uin/<account>:roleName/<name>`` of a known account.
+            external_id: The ExternalId the caller must pass (None: none needed).
+            trusted: Accounts whose principals may assume it (None: every known account).
+
+        Raises:
+            ValueError: On a malformed role name or an unknown account.
+        """
+        match = ROLE_ARN_PATTERN.match(role_arn)
+        if match is None:
+            raise ValueError(f"not a Tencent role ARN: {role_arn}")
+        self.registry.add_role(
+            Role(
+                arn=role_arn,
+                account=match.group(1),
+                name=match.group(2),
+                role_id="46116860184" + random_text("0123456789", 8),
+                external_id=external_id,
+                trusted=None if trusted is None else frozenset(trusted),
+            )
+        )
+
     # ----------------------------------------------------------------- data
     def add_command(
-        self, region: str, *, timestamp_style: str | None = None, **fields: Any
+        self,
+        region: str,
+        *,
+        timestamp_style: str | None = None,
+        account: str | None = None,
+        **fields: Any,
     ) -> dict[str, Any]:
         """Store a command, filling every Command attribute the caller left out.
 
@@ -156,7 +240,9 @@ class TATEmulator(EmulatorServer):
         Returns:
             A copy of the stored command.
         """
-        return self.add_commands(region, [fields], timestamp_style=timestamp_style)[0]
+        return self.add_commands(
+            region, [fields], timestamp_style=timestamp_style, account=account
+        )[0]
 
     def add_commands(
         self,
@@ -166,6 +252,7 @@ class TATEmulator(EmulatorServer):
         timestamp_style: str | None = None,
         copies: bool = True,
         take_ownership: bool = False,
+        account: str | None = None,
     ) -> list[dict[str, Any]]:
         """Store many commands at once, as :meth:`add_command` would one by one.
 
@@ -183,6 +270,7 @@ class TATEmulator(EmulatorServer):
         Returns:
             Copies of the stored commands, in the given order (or [] if not ``copies``).
         """
+        region = self._store_key(region, account)
         style = None if timestamp_style is None else check_timestamp_style(timestamp_style)
         now = datetime.now(UTC)
         built = [new_command(f, now, copy=not take_ownership) for f in commands]
@@ -194,13 +282,20 @@ class TATEmulator(EmulatorServer):
         return [clone(c) for c in built] if copies else []
 
     def update_command(
-        self, region: str, command_id: str, *, timestamp_style: str | None = None, **fields: Any
+        self,
+        region: str,
+        command_id: str,
+        *,
+        timestamp_style: str | None = None,
+        account: str | None = None,
+        **fields: Any,
     ) -> dict[str, Any]:
         """Change a command; UpdatedTime becomes the given value or now.
 
         Raises:
             KeyError: If there is no such command.
         """
+        region = self._store_key(region, account)
         changes = normalise_fields(fields)
         if "CommandId" in changes and changes["CommandId"] != command_id:
             raise ValueError("CommandId cannot change")
@@ -211,18 +306,20 @@ class TATEmulator(EmulatorServer):
                 self._styles[(region, command_id)] = check_timestamp_style(timestamp_style)
             return clone(command)
 
-    def delete_command(self, region: str, command_id: str) -> None:
+    def delete_command(self, region: str, command_id: str, *, account: str | None = None) -> None:
         """Remove a command.
 
         Raises:
             KeyError: If there is no such command.
         """
+        region = self._store_key(region, account)
         with self.lock:
             self._store.delete(region, command_id)
             self._styles.pop((region, command_id), None)
 
-    def commands(self, region: str) -> list[dict[str, Any]]:
+    def commands(self, region: str, *, account: str | None = None) -> list[dict[str, Any]]:
         """Copies of a region's stored commands, in insertion order."""
+        region = self._store_key(region, account)
         with self.lock, gc_paused():
             return [clone(c) for c in self._store.records(region)]
 
@@ -236,6 +333,7 @@ class TATEmulator(EmulatorServer):
         *,
         tasks: Iterable[dict[str, Any]] = (),
         timestamp_style: str | None = None,
+        account: str | None = None,
         **fields: Any,
     ) -> dict[str, Any]:
         """Store an invocation and its tasks, consistently.
@@ -264,7 +362,9 @@ class TATEmulator(EmulatorServer):
             A copy of the stored invocation (its tasks: :meth:`tasks_of`).
         """
         invocation = {**fields, "tasks": list(tasks)}
-        return self.add_invocations(region, [invocation], timestamp_style=timestamp_style)[0]
+        return self.add_invocations(
+            region, [invocation], timestamp_style=timestamp_style, account=account
+        )[0]
 
     def add_invocations(
         self,
@@ -274,6 +374,7 @@ class TATEmulator(EmulatorServer):
         timestamp_style: str | None = None,
         copies: bool = True,
         take_ownership: bool = False,
+        account: str | None = None,
     ) -> list[dict[str, Any]]:
         """Store many invocations (each dict may carry a ``tasks`` list), all or nothing.
 
@@ -290,6 +391,7 @@ class TATEmulator(EmulatorServer):
         Raises:
             ValueError: On unknown attributes or duplicate ids.
         """
+        region = self._store_key(region, account)
         style = None if timestamp_style is None else check_timestamp_style(timestamp_style)
         now = datetime.now(UTC)
         copy = not take_ownership
@@ -329,7 +431,9 @@ class TATEmulator(EmulatorServer):
                     self._invocation_styles[(region, invocation["InvocationId"])] = style
         return [clone(i) for i in built] if copies else []
 
-    def update_invocation(self, region: str, invocation_id: str, **fields: Any) -> dict[str, Any]:
+    def update_invocation(
+        self, region: str, invocation_id: str, *, account: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
         """Change an invocation's attributes; UpdatedTime becomes the given value or now.
 
         InvocationTaskBasicInfoSet follows the tasks and cannot be set here (change a
@@ -338,6 +442,7 @@ class TATEmulator(EmulatorServer):
         Raises:
             KeyError: If there is no such invocation.
         """
+        region = self._store_key(region, account)
         if "InvocationTaskBasicInfoSet" in fields:
             raise ValueError("InvocationTaskBasicInfoSet follows the tasks; use update_task")
         with self.lock:
@@ -347,7 +452,9 @@ class TATEmulator(EmulatorServer):
             changes.setdefault("UpdatedTime", utc_seconds(datetime.now(UTC)))
             return clone(self._invocations.update(region, invocation_id, changes))
 
-    def update_task(self, region: str, invocation_task_id: str, **fields: Any) -> dict[str, Any]:
+    def update_task(
+        self, region: str, invocation_task_id: str, *, account: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
         """Change a task, and keep its invocation consistent.
 
         UpdatedTime becomes the given value or now. A new TaskStatus also moves EndTime
@@ -362,6 +469,7 @@ class TATEmulator(EmulatorServer):
         Raises:
             KeyError: If there is no such task.
         """
+        region = self._store_key(region, account)
         fields = dict(fields)
         raw_output = fields.pop("output", None)
         now = utc_seconds(datetime.now(UTC))
@@ -404,30 +512,38 @@ class TATEmulator(EmulatorServer):
             self._refresh(region, invocation["InvocationId"], updated_time=task["UpdatedTime"])
             return clone(updated)
 
-    def delete_invocation(self, region: str, invocation_id: str) -> None:
+    def delete_invocation(
+        self, region: str, invocation_id: str, *, account: str | None = None
+    ) -> None:
         """Remove an invocation and its tasks.
 
         Raises:
             KeyError: If there is no such invocation.
         """
+        region = self._store_key(region, account)
         with self.lock:
             self._invocations.delete(region, invocation_id)
             for task_id in self._tasks.group(region, invocation_id):
                 self._tasks.delete(region, task_id)
             self._invocation_styles.pop((region, invocation_id), None)
 
-    def invocations(self, region: str) -> list[dict[str, Any]]:
+    def invocations(self, region: str, *, account: str | None = None) -> list[dict[str, Any]]:
         """Copies of a region's stored invocations, in insertion order."""
+        region = self._store_key(region, account)
         with self.lock, gc_paused():
             return [clone(i) for i in self._invocations.records(region)]
 
-    def invocation_tasks(self, region: str) -> list[dict[str, Any]]:
+    def invocation_tasks(self, region: str, *, account: str | None = None) -> list[dict[str, Any]]:
         """Copies of a region's stored invocation tasks (output as bytes), in insertion order."""
+        region = self._store_key(region, account)
         with self.lock, gc_paused():
             return [clone(t) for t in self._tasks.records(region)]
 
-    def tasks_of(self, region: str, invocation_id: str) -> list[dict[str, Any]]:
+    def tasks_of(
+        self, region: str, invocation_id: str, *, account: str | None = None
+    ) -> list[dict[str, Any]]:
         """Copies of one invocation's tasks, in insertion order."""
+        region = self._store_key(region, account)
         with self.lock:
             return [
                 clone(self._tasks.get(region, task_id))
@@ -545,14 +661,15 @@ class TATEmulator(EmulatorServer):
         auth = parse_authorization(headers.get("Authorization"))
         if (
             auth is None
-            or auth.service != SERVICE
+            or auth.service not in (SERVICE, STS_SERVICE)
             or not REQUIRED_SIGNED_HEADERS.issubset(auth.signed_headers)
         ):
             return self._error(
                 "AuthFailure.InvalidAuthorization",
                 "The `Authorization` header is missing or malformed.",
             )
-        secret_key = self.credentials.get(auth.secret_id)
+        info = self.registry.key(auth.secret_id)
+        secret_key = self.credentials.get(auth.secret_id) or (info.secret if info else None)
         if secret_key is None:
             return self._error(
                 "AuthFailure.SecretIdNotFound",
@@ -571,6 +688,17 @@ class TATEmulator(EmulatorServer):
             auth, secret_key, request.method, request.path, headers, request.body, timestamp
         ):
             return self._error("AuthFailure.SignatureFailure", SIGNATURE_FAILURE_MESSAGE)
+        return self._token_error(request, info)
+
+    def _token_error(self, request: ApiRequest, info: KeyInfo | None) -> Reply | None:
+        if info is not None and info.temporary:
+            # Temporary credentials need their own token, and lapse; the common error
+            # codes have one code for both (AuthFailure.TokenFailure).
+            if request.session_token != info.session_token:
+                return self._error("AuthFailure.TokenFailure", "Token verification failed.")
+            if info.is_expired():
+                return self._error("AuthFailure.TokenFailure", "The token has expired.")
+            return None
         if self.tokens is not None and request.session_token not in self.tokens:
             return self._error("AuthFailure.TokenFailure", "Token verification failed.")
         return None
@@ -579,6 +707,9 @@ class TATEmulator(EmulatorServer):
         """Answer DescribeCommands, DescribeInvocations or DescribeInvocationTasks
         (version, region and action checked first)."""
         version = request.headers.get("X-TC-Version") or ""
+        auth = parse_authorization(request.headers.get("Authorization"))
+        if auth is not None and auth.service == STS_SERVICE:
+            return self._dispatch_sts(request, version)
         if version != API_VERSION:
             return self._error(
                 "NoSuchVersion",
@@ -592,6 +723,9 @@ class TATEmulator(EmulatorServer):
             return self._error(
                 "UnsupportedRegion", f"The region `{request.region}` is not supported."
             )
+        if request.action == "DescribeRegions":
+            account = self.registry.account_of_key(request.access_key_id)
+            return self._response(describe_regions(self.registry.regions_of(account)))
         if request.action == "DescribeInvocations":
             return self._describe_invocations(request)
         if request.action == "DescribeInvocationTasks":
@@ -602,7 +736,7 @@ class TATEmulator(EmulatorServer):
             query = parse_describe_query(request.params)
         except TatApiError as error:
             return self._error(error.code, error.message)
-        region = request.region
+        region = self._request_key(request)
         matching = self._store.window(
             region,
             order=self.order,
@@ -618,7 +752,7 @@ class TATEmulator(EmulatorServer):
         return Reply(200, body, self.content_type)
 
     def _describe_invocations(self, request: ApiRequest) -> Reply:
-        region = request.region
+        region = self._request_key(request)
         spec = invocations_spec(lambda i: self._created_by(region, i))
         try:
             query = parse_describe_query(request.params, spec)
@@ -648,7 +782,7 @@ class TATEmulator(EmulatorServer):
         return Reply(200, body, self.content_type)
 
     def _describe_invocation_tasks(self, request: ApiRequest) -> Reply:
-        region = request.region
+        region = self._request_key(request)
         try:
             query = parse_describe_query(request.params, TASKS_SPEC)
         except TatApiError as error:
@@ -695,6 +829,27 @@ class TATEmulator(EmulatorServer):
             style,
             lambda: render_command(command, style),
         )
+
+    def _request_key(self, request: ApiRequest) -> str:
+        # The signing account's data: other accounts' records are invisible to it.
+        account = self.registry.account_of_key(request.access_key_id)
+        return region_key(request.region, account, self.registry.default_account)
+
+    def _dispatch_sts(self, request: ApiRequest, version: str) -> Reply:
+        if version != STS_VERSION:
+            return self._error(
+                "NoSuchVersion",
+                f"The requested version `{version}` of API `{request.action}` does not exist.",
+            )
+        caller = self.registry.key(request.access_key_id)
+        try:
+            if request.action == "AssumeRole":
+                return self._response(assume_role(self.registry, caller, request.params))
+            if request.action == "GetCallerIdentity":
+                return self._response(caller_identity(self.registry, caller))
+        except TencentApiError as error:
+            return self._error(error.code, error.message)
+        return self._error("InvalidAction", f"The action `{request.action}` is not emulated.")
 
     def fault_reply(self, fault: Fault, request: ApiRequest) -> Reply:
         """Render throttle, auth, internal and server_error faults as TAT would."""
