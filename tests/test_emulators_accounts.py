@@ -38,6 +38,7 @@ from tests.emulators import (
     populate_ssm,
     populate_tat,
 )
+from tests.emulators.demo_accounts import add_demo_accounts
 
 NO_RETRY = Config(retries={"total_max_attempts": 1})
 OTHER = "210987654321"
@@ -541,3 +542,39 @@ def test_populate_fills_each_account_separately(ssm: SSMEmulator, tat: TATEmulat
     assert tat.commands("ap-guangzhou") == []
     assert len(tat.commands("ap-guangzhou", account="200000000002")) == 4
     assert tat.invocations("ap-guangzhou", account="200000000002")
+
+
+def test_demo_accounts_are_reachable_through_their_roles(
+    ssm: SSMEmulator, tat: TATEmulator
+) -> None:
+    filled: list[tuple[str, int]] = []
+    described = add_demo_accounts(
+        ssm,
+        tat,
+        3,
+        fill_ssm=lambda account, index: filled.append((account, index)),
+        fill_tat=lambda account, index: filled.append((account, index)),
+    )
+    aws_accounts = described["aws"]["accounts"]
+    member = aws_accounts[1]
+    ssm.add_command(
+        "us-east-1", CommandId="00000000-0000-4000-8000-000000000009", account=member["account_id"]
+    )
+
+    creds = aws(ssm, "sts").assume_role(
+        RoleArn=member["role_arn"], RoleSessionName="demo", ExternalId=member["external_id"]
+    )["Credentials"]
+    listed = aws(
+        ssm, "ssm", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+    ).list_commands()["Commands"]
+    organization, _ = list_all(aws(ssm, "organizations"), "list_accounts", "Accounts")
+    tencent_member = described["tencent"]["accounts"][2]
+    assumed = assume(
+        tat, default_cred(), tencent_member["role_arn"], ExternalId="cloudcommands-demo"
+    )
+
+    assert len(aws_accounts) == 3 and aws_accounts[0]["role_arn"] is None
+    assert [c["CommandId"] for c in listed] == ["00000000-0000-4000-8000-000000000009"]
+    assert {a["Id"] for a in organization} == {a["account_id"] for a in aws_accounts}
+    assert tat.account_of_key(assumed.Credentials.TmpSecretId) == tencent_member["account_id"]
+    assert sorted(index for _, index in filled) == [1, 1, 2, 2]
