@@ -157,6 +157,16 @@ def test_aws_get_caller_identity_for_base_and_assumed_credentials(ssm: SSMEmulat
     lifetime = creds["Expiration"] - datetime.now(UTC)
     assert timedelta(seconds=1790) < lifetime <= timedelta(seconds=1800)
     assert ssm.account_of_key(creds["AccessKeyId"]) == OTHER
+    # Role chaining (temporary credentials assuming a role) is capped at one hour.
+    chained = aws(ssm, "sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    ssm.add_role(f"arn:aws:iam::{EMULATOR_AWS_ACCOUNT_ID}:role/back")
+    with pytest.raises(ClientError) as too_long:
+        chained.assume_role(
+            RoleArn=f"arn:aws:iam::{EMULATOR_AWS_ACCOUNT_ID}:role/back",
+            RoleSessionName="chain",
+            DurationSeconds=3601,
+        )
+    assert error_code(too_long.value) == "ValidationError"
 
 
 def test_aws_assumed_credentials_read_the_role_account_and_expire(ssm: SSMEmulator) -> None:
@@ -427,6 +437,8 @@ def test_tencent_assume_role_caller_identity_and_isolation(tat: TATEmulator) -> 
     assert identity.Type == "RootAccount"
     assert temp_identity.AccountId == other
     assert temp_identity.Type == "CAMRole"
+    assert temp_identity.UserId.endswith(":tap")
+    assert temp_identity.PrincipalId == EMULATOR_TENCENT_ACCOUNT_ID
     assert temp_identity.Arn.startswith(f"qcs::sts:{other}:assumed-role/")
     assert 1790 < assumed.ExpiredTime - datetime.now(UTC).timestamp() <= 1800
     assert assumed.Expiration.endswith("Z")
@@ -578,3 +590,23 @@ def test_demo_accounts_are_reachable_through_their_roles(
     assert {a["Id"] for a in organization} == {a["account_id"] for a in aws_accounts}
     assert tat.account_of_key(assumed.Credentials.TmpSecretId) == tencent_member["account_id"]
     assert sorted(index for _, index in filled) == [1, 1, 2, 2]
+
+
+def test_ssm_rate_limit_and_stats_are_per_account(ssm: SSMEmulator) -> None:
+    key, secret = ssm.add_account(OTHER)
+    ssm.rate_limit_per_second = 3
+    default_client, other_client = aws(ssm, "ssm"), aws(ssm, "ssm", key, secret)
+
+    for _ in range(3):
+        default_client.list_commands()
+        other_client.list_commands()
+    with pytest.raises(ClientError) as throttled:
+        other_client.list_commands()
+    stats = ssm.stats()
+
+    assert error_code(throttled.value) == "ThrottlingException"
+    assert ssm.max_requests_per_second("us-east-1", "ListCommands", account=OTHER) == 4
+    assert stats["calls_by_account"][OTHER]["us-east-1"]["ListCommands"] == 4
+    assert stats["calls_by_account"][EMULATOR_AWS_ACCOUNT_ID]["us-east-1"]["ListCommands"] == 3
+    assert stats["max_requests_per_second_by_account"][OTHER]["us-east-1"]["ListCommands"] == 4
+    assert stats["calls"]["us-east-1"]["ListCommands"] == 7

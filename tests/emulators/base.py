@@ -398,15 +398,24 @@ class EmulatorServer:
 
         Returns:
             ``{"calls": {region: {action: count}}, "max_requests_per_second":
-            {region: {action: peak arrivals in any sliding 1 s window}}, "errors": n}``.
+            {region: {action: peak arrivals in any sliding 1 s window}},
+            "calls_by_account": {account: {region: {action: count}}},
+            "max_requests_per_second_by_account": {account: {region: {action: peak}}},
+            "errors": n}``.
         """
         calls: dict[str, dict[str, int]] = {}
         for call in self.calls:
             per_action = calls.setdefault(call.region, {})
             per_action[call.action] = per_action.get(call.action, 0) + 1
+        by_account: dict[str, dict[str, dict[str, int]]] = {}
+        for call in self.calls:
+            per_action = by_account.setdefault(call.account, {}).setdefault(call.region, {})
+            per_action[call.action] = per_action.get(call.action, 0) + 1
         return {
             "calls": calls,
             "max_requests_per_second": self._arrivals.peaks(),
+            "calls_by_account": by_account,
+            "max_requests_per_second_by_account": self._arrivals.peaks_by_account(),
             "errors": len(self.errors),
         }
 
