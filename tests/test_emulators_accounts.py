@@ -192,6 +192,9 @@ def test_aws_assumed_credentials_read_the_role_account_and_expire(ssm: SSMEmulat
         aws(
             ssm, "sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
         ).get_caller_identity()
+    with pytest.raises(ClientError) as forged:
+        aws(ssm, "ssm", creds["AccessKeyId"], "forged", creds["SessionToken"]).list_commands()
+    assert error_code(forged.value) == "InvalidSignatureException"
     # A token that does not belong to the key is refused.
     with pytest.raises(ClientError) as wrong_token:
         aws(ssm, "ssm", creds["AccessKeyId"], creds["SecretAccessKey"], "other").list_commands()
@@ -445,6 +448,14 @@ def test_tencent_assume_role_caller_identity_and_isolation(tat: TATEmulator) -> 
     assert describe_command_ids(tencent_tat(tat, default_cred())) == ["cmd-default1"]
     assert describe_command_ids(tencent_tat(tat, temp)) == ["cmd-other001"]
     assert describe_command_ids(tencent_tat(tat, base_other)) == ["cmd-other001"]
+    tat.add_invocation(
+        "ap-guangzhou", account=other, CommandId="cmd-other001", tasks=[{"InstanceId": "ins-1"}]
+    )
+    mine = tencent_tat(tat, temp).DescribeInvocations(tat_models.DescribeInvocationsRequest())
+    theirs = tencent_tat(tat, default_cred()).DescribeInvocations(
+        tat_models.DescribeInvocationsRequest()
+    )
+    assert (mine.TotalCount, theirs.TotalCount) == (1, 0)
     assert tat.account_of_key(assumed.Credentials.TmpSecretId) == other
     assert {c.account for c in tat.calls_for("DescribeCommands")} == {
         EMULATOR_TENCENT_ACCOUNT_ID,

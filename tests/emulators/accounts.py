@@ -180,10 +180,10 @@ class AccountRegistry:
                     if info.temporary:
                         info.expired = True
                 return
-            info = self._keys.get(key_id)
-            if info is None or not info.temporary:
+            one = self._keys.get(key_id)
+            if one is None or not one.temporary:
                 raise KeyError(f"no temporary credentials with key id {key_id}")
-            info.expired = True
+            one.expired = True
 
     # ------------------------------------------------------------------- roles
     def add_role(self, role: Role) -> None:
