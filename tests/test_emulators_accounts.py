@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -613,11 +614,16 @@ def test_ssm_rate_limit_and_stats_are_per_account(ssm: SSMEmulator) -> None:
         other_client.list_commands()
     with pytest.raises(ClientError) as throttled:
         other_client.list_commands()
-    stats = ssm.stats()
+    stats = ssm.account_stats()
+    # Straight to 127.0.0.1: an HTTP proxy from the environment must not intercept.
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with no_proxy.open(f"{ssm.url}/_emulator/account-stats", timeout=10) as answer:
+        over_http = json.load(answer)
 
     assert error_code(throttled.value) == "ThrottlingException"
     assert ssm.max_requests_per_second("us-east-1", "ListCommands", account=OTHER) == 4
-    assert stats["calls_by_account"][OTHER]["us-east-1"]["ListCommands"] == 4
-    assert stats["calls_by_account"][EMULATOR_AWS_ACCOUNT_ID]["us-east-1"]["ListCommands"] == 3
-    assert stats["max_requests_per_second_by_account"][OTHER]["us-east-1"]["ListCommands"] == 4
-    assert stats["calls"]["us-east-1"]["ListCommands"] == 7
+    assert stats["calls"][OTHER]["us-east-1"]["ListCommands"] == 4
+    assert stats["calls"][EMULATOR_AWS_ACCOUNT_ID]["us-east-1"]["ListCommands"] == 3
+    assert stats["max_requests_per_second"][OTHER]["us-east-1"]["ListCommands"] == 4
+    assert over_http == stats
+    assert ssm.stats()["calls"]["us-east-1"]["ListCommands"] == 7
