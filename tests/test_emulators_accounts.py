@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from tests.emulators import (
     populate_ssm,
     populate_tat,
 )
+from tests.emulators.demo_accounts import add_demo_accounts
 
 NO_RETRY = Config(retries={"total_max_attempts": 1})
 OTHER = "210987654321"
@@ -156,6 +158,16 @@ def test_aws_get_caller_identity_for_base_and_assumed_credentials(ssm: SSMEmulat
     lifetime = creds["Expiration"] - datetime.now(UTC)
     assert timedelta(seconds=1790) < lifetime <= timedelta(seconds=1800)
     assert ssm.account_of_key(creds["AccessKeyId"]) == OTHER
+    # Role chaining (temporary credentials assuming a role) is capped at one hour.
+    chained = aws(ssm, "sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    ssm.add_role(f"arn:aws:iam::{EMULATOR_AWS_ACCOUNT_ID}:role/back")
+    with pytest.raises(ClientError) as too_long:
+        chained.assume_role(
+            RoleArn=f"arn:aws:iam::{EMULATOR_AWS_ACCOUNT_ID}:role/back",
+            RoleSessionName="chain",
+            DurationSeconds=3601,
+        )
+    assert error_code(too_long.value) == "ValidationError"
 
 
 def test_aws_assumed_credentials_read_the_role_account_and_expire(ssm: SSMEmulator) -> None:
@@ -181,6 +193,9 @@ def test_aws_assumed_credentials_read_the_role_account_and_expire(ssm: SSMEmulat
         aws(
             ssm, "sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
         ).get_caller_identity()
+    with pytest.raises(ClientError) as forged:
+        aws(ssm, "ssm", creds["AccessKeyId"], "forged", creds["SessionToken"]).list_commands()
+    assert error_code(forged.value) == "InvalidSignatureException"
     # A token that does not belong to the key is refused.
     with pytest.raises(ClientError) as wrong_token:
         aws(ssm, "ssm", creds["AccessKeyId"], creds["SecretAccessKey"], "other").list_commands()
@@ -426,12 +441,22 @@ def test_tencent_assume_role_caller_identity_and_isolation(tat: TATEmulator) -> 
     assert identity.Type == "RootAccount"
     assert temp_identity.AccountId == other
     assert temp_identity.Type == "CAMRole"
+    assert temp_identity.UserId.endswith(":tap")
+    assert temp_identity.PrincipalId == EMULATOR_TENCENT_ACCOUNT_ID
     assert temp_identity.Arn.startswith(f"qcs::sts:{other}:assumed-role/")
     assert 1790 < assumed.ExpiredTime - datetime.now(UTC).timestamp() <= 1800
     assert assumed.Expiration.endswith("Z")
     assert describe_command_ids(tencent_tat(tat, default_cred())) == ["cmd-default1"]
     assert describe_command_ids(tencent_tat(tat, temp)) == ["cmd-other001"]
     assert describe_command_ids(tencent_tat(tat, base_other)) == ["cmd-other001"]
+    tat.add_invocation(
+        "ap-guangzhou", account=other, CommandId="cmd-other001", tasks=[{"InstanceId": "ins-1"}]
+    )
+    mine = tencent_tat(tat, temp).DescribeInvocations(tat_models.DescribeInvocationsRequest())
+    theirs = tencent_tat(tat, default_cred()).DescribeInvocations(
+        tat_models.DescribeInvocationsRequest()
+    )
+    assert (mine.TotalCount, theirs.TotalCount) == (1, 0)
     assert tat.account_of_key(assumed.Credentials.TmpSecretId) == other
     assert {c.account for c in tat.calls_for("DescribeCommands")} == {
         EMULATOR_TENCENT_ACCOUNT_ID,
@@ -541,3 +566,64 @@ def test_populate_fills_each_account_separately(ssm: SSMEmulator, tat: TATEmulat
     assert tat.commands("ap-guangzhou") == []
     assert len(tat.commands("ap-guangzhou", account="200000000002")) == 4
     assert tat.invocations("ap-guangzhou", account="200000000002")
+
+
+def test_demo_accounts_are_reachable_through_their_roles(
+    ssm: SSMEmulator, tat: TATEmulator
+) -> None:
+    filled: list[tuple[str, int]] = []
+    described = add_demo_accounts(
+        ssm,
+        tat,
+        3,
+        fill_ssm=lambda account, index: filled.append((account, index)),
+        fill_tat=lambda account, index: filled.append((account, index)),
+    )
+    aws_accounts = described["aws"]["accounts"]
+    member = aws_accounts[1]
+    ssm.add_command(
+        "us-east-1", CommandId="00000000-0000-4000-8000-000000000009", account=member["account_id"]
+    )
+
+    creds = aws(ssm, "sts").assume_role(
+        RoleArn=member["role_arn"], RoleSessionName="demo", ExternalId=member["external_id"]
+    )["Credentials"]
+    listed = aws(
+        ssm, "ssm", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+    ).list_commands()["Commands"]
+    organization, _ = list_all(aws(ssm, "organizations"), "list_accounts", "Accounts")
+    tencent_member = described["tencent"]["accounts"][2]
+    assumed = assume(
+        tat, default_cred(), tencent_member["role_arn"], ExternalId="cloudcommands-demo"
+    )
+
+    assert len(aws_accounts) == 3 and aws_accounts[0]["role_arn"] is None
+    assert [c["CommandId"] for c in listed] == ["00000000-0000-4000-8000-000000000009"]
+    assert {a["Id"] for a in organization} == {a["account_id"] for a in aws_accounts}
+    assert tat.account_of_key(assumed.Credentials.TmpSecretId) == tencent_member["account_id"]
+    assert sorted(index for _, index in filled) == [1, 1, 2, 2]
+
+
+def test_ssm_rate_limit_and_stats_are_per_account(ssm: SSMEmulator) -> None:
+    key, secret = ssm.add_account(OTHER)
+    ssm.rate_limit_per_second = 3
+    default_client, other_client = aws(ssm, "ssm"), aws(ssm, "ssm", key, secret)
+
+    for _ in range(3):
+        default_client.list_commands()
+        other_client.list_commands()
+    with pytest.raises(ClientError) as throttled:
+        other_client.list_commands()
+    stats = ssm.account_stats()
+    # Straight to 127.0.0.1: an HTTP proxy from the environment must not intercept.
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with no_proxy.open(f"{ssm.url}/_emulator/account-stats", timeout=10) as answer:
+        over_http = json.load(answer)
+
+    assert error_code(throttled.value) == "ThrottlingException"
+    assert ssm.max_requests_per_second("us-east-1", "ListCommands", account=OTHER) == 4
+    assert stats["calls"][OTHER]["us-east-1"]["ListCommands"] == 4
+    assert stats["calls"][EMULATOR_AWS_ACCOUNT_ID]["us-east-1"]["ListCommands"] == 3
+    assert stats["max_requests_per_second"][OTHER]["us-east-1"]["ListCommands"] == 4
+    assert over_http == stats
+    assert ssm.stats()["calls"]["us-east-1"]["ListCommands"] == 7

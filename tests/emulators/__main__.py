@@ -26,6 +26,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from .credentials import (
     EMULATOR_AWS_ACCESS_KEY_ID,
@@ -33,6 +34,7 @@ from .credentials import (
     EMULATOR_TAT_SECRET_ID,
     EMULATOR_TAT_SECRET_KEY,
 )
+from .demo_accounts import add_demo_accounts
 from .sample_data import (
     DEFAULT_SEED,
     DEFAULT_TAT_INVOCATIONS_PER_REGION,
@@ -141,6 +143,16 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="sample data seed")
     parser.add_argument(
+        "--accounts",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="accounts per cloud, the default one included (default 1); each gets its own "
+        "keys and sample data (seed + index), a role cloudcommands-reader the default "
+        "account may assume with ExternalId cloudcommands-demo, and the default AWS "
+        "account manages an organization of them; their keys are printed as JSON",
+    )
+    parser.add_argument(
         "--latency",
         type=_non_negative_float,
         default=0.0,
@@ -182,7 +194,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _write_ready_file(path: Path, urls: dict[str, str]) -> None:
+def _write_ready_file(path: Path, urls: dict[str, Any]) -> None:
     # Write-then-rename, so a poller never reads half a file.
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -230,6 +242,29 @@ def main(argv: list[str] | None = None) -> None:
                 max_tasks_per_invocation=args.tat_max_tasks,
                 **fill,
             )
+            accounts = add_demo_accounts(
+                ssm,
+                tat,
+                args.accounts,
+                fill_ssm=lambda account, index: populate_ssm(
+                    ssm,
+                    args.regions,
+                    ssm_per_region,
+                    invocations=args.ssm_invocations,
+                    invocations_per_region=args.ssm_invocations_per_region,
+                    **{**fill, "seed": args.seed + index},
+                    account=account,
+                ),
+                fill_tat=lambda account, index: populate_tat(
+                    tat,
+                    args.tat_regions,
+                    tat_per_region,
+                    invocations_per_region=args.tat_invocations_per_region,
+                    max_tasks_per_invocation=args.tat_max_tasks,
+                    **{**fill, "seed": args.seed + index},
+                    account=account,
+                ),
+            )
             # The sample data lives as long as the process: keep the cyclic GC from
             # walking it again and again while requests are being timed.
             gc.collect()
@@ -253,8 +288,13 @@ def main(argv: list[str] | None = None) -> None:
                 f"tat invocations={tat_history} tasks={tat_tasks}"
             )
             print(f"  stats: GET {ssm.url}/_emulator/stats, GET {tat.url}/_emulator/stats")
+            if args.accounts > 1:
+                # Test-only keys of local emulators, printed on purpose for demos.
+                print("ACCOUNTS " + json.dumps(accounts))
             if args.ready_file is not None:
-                _write_ready_file(args.ready_file, {"ssm": ssm.url, "tat": tat.url})
+                _write_ready_file(
+                    args.ready_file, {"ssm": ssm.url, "tat": tat.url, "accounts": accounts}
+                )
             print(
                 f"  secret_id={EMULATOR_TAT_SECRET_ID} secret_key={EMULATOR_TAT_SECRET_KEY}",
                 flush=True,

@@ -47,6 +47,7 @@ class KeyInfo:
         role_arn: The role assumed (temporary credentials only).
         session_name: The RoleSessionName given (temporary credentials only).
         principal_id: The role's id (temporary credentials only).
+        assumed_by: The account that called AssumeRole (temporary credentials only).
     """
 
     key_id: str
@@ -58,6 +59,7 @@ class KeyInfo:
     role_arn: str | None = None
     session_name: str | None = None
     principal_id: str | None = None
+    assumed_by: str | None = None
 
     @property
     def temporary(self) -> bool:
@@ -178,10 +180,10 @@ class AccountRegistry:
                     if info.temporary:
                         info.expired = True
                 return
-            info = self._keys.get(key_id)
-            if info is None or not info.temporary:
+            one = self._keys.get(key_id)
+            if one is None or not one.temporary:
                 raise KeyError(f"no temporary credentials with key id {key_id}")
-            info.expired = True
+            one.expired = True
 
     # ------------------------------------------------------------------- roles
     def add_role(self, role: Role) -> None:
@@ -213,7 +215,14 @@ class AccountRegistry:
             return caller_account in role.trusted
 
     def issue(
-        self, role: Role, session_name: str, duration: int, *, token_prefix: str, key_prefix: str
+        self,
+        role: Role,
+        session_name: str,
+        duration: int,
+        *,
+        token_prefix: str,
+        key_prefix: str,
+        assumed_by: str,
     ) -> KeyInfo:
         """Mint and register temporary credentials of the role's account.
 
@@ -223,6 +232,7 @@ class AccountRegistry:
             duration: Validity in seconds.
             token_prefix: How the cloud's session tokens begin.
             key_prefix: How the cloud's temporary key ids begin.
+            assumed_by: The caller's account.
 
         Returns:
             The registered credentials.
@@ -236,6 +246,7 @@ class AccountRegistry:
             role_arn=role.arn,
             session_name=session_name,
             principal_id=role.role_id,
+            assumed_by=assumed_by,
         )
         self.add_key(info)
         return info

@@ -55,6 +55,7 @@ BASE_FAULT_KINDS = frozenset({"throttle", "server_error", "auth", "slow", "drop"
 # Out-of-band control paths (no auth, never logged as calls), for out-of-process users.
 CONTROL_PREFIX = "/_emulator/"
 STATS_PATH = CONTROL_PREFIX + "stats"
+ACCOUNT_STATS_PATH = CONTROL_PREFIX + "account-stats"
 RESET_CALLS_PATH = CONTROL_PREFIX + "reset-calls"
 
 RecordT = TypeVar("RecordT")
@@ -398,7 +399,8 @@ class EmulatorServer:
 
         Returns:
             ``{"calls": {region: {action: count}}, "max_requests_per_second":
-            {region: {action: peak arrivals in any sliding 1 s window}}, "errors": n}``.
+            {region: {action: peak arrivals in any sliding 1 s window}}, "errors": n}``
+            (every account together: see :meth:`account_stats`).
         """
         calls: dict[str, dict[str, int]] = {}
         for call in self.calls:
@@ -407,6 +409,23 @@ class EmulatorServer:
         return {
             "calls": calls,
             "max_requests_per_second": self._arrivals.peaks(),
+            "errors": len(self.errors),
+        }
+
+    def account_stats(self) -> dict[str, Any]:
+        """:meth:`stats` split by the account that signed, JSON-ready.
+
+        Returns:
+            ``{"calls": {account: {region: {action: count}}},
+            "max_requests_per_second": {account: {region: {action: peak}}}, "errors": n}``.
+        """
+        calls: dict[str, dict[str, dict[str, int]]] = {}
+        for call in self.calls:
+            per_action = calls.setdefault(call.account, {}).setdefault(call.region, {})
+            per_action[call.action] = per_action.get(call.action, 0) + 1
+        return {
+            "calls": calls,
+            "max_requests_per_second": self._arrivals.peaks_by_account(),
             "errors": len(self.errors),
         }
 
@@ -696,10 +715,12 @@ class EmulatorServer:
         route = path.split("?", 1)[0]
         if route == STATS_PATH and method == "GET":
             return _control_json(200, self.stats())
+        if route == ACCOUNT_STATS_PATH and method == "GET":
+            return _control_json(200, self.account_stats())
         if route == RESET_CALLS_PATH and method == "POST":
             self.reset_calls()
             return _control_json(200, {"reset": True})
-        if route in (STATS_PATH, RESET_CALLS_PATH):
+        if route in (STATS_PATH, ACCOUNT_STATS_PATH, RESET_CALLS_PATH):
             return _control_json(405, {"error": f"{method} is not allowed on {route}"})
         return _control_json(404, {"error": f"unknown control path {route}"})
 

@@ -135,6 +135,17 @@ class ArrivalLog:
             peaks.setdefault(region, {})[action] = _max_in_window(times, window)
         return peaks
 
+    def peaks_by_account(self, window: float = 1.0) -> dict[str, dict[str, dict[str, int]]]:
+        """:meth:`max_in_any_window` of every (account, region, action) seen, nested so."""
+        with self._lock:
+            snapshot = {key: list(times) for key, times in self._times.items()}
+        peaks: dict[str, dict[str, dict[str, int]]] = {}
+        for (account, region, action), times in sorted(snapshot.items()):
+            peaks.setdefault(account, {}).setdefault(region, {})[action] = _max_in_window(
+                times, window
+            )
+        return peaks
+
 
 def _max_in_window(times: list[float], window: float) -> int:
     best = 0

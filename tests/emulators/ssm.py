@@ -85,6 +85,7 @@ DEFAULT_AWS_REGIONS = {
     "ap-southeast-1": "ENABLED_BY_DEFAULT",
     "af-south-1": "DISABLED",
 }
+ROLE_CHAINING_MAX_SECONDS = 3600
 _AWS_KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _EXPIRED_MESSAGE = "The security token included in the request is expired"
 _CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/,\s]+)/([^/,\s]+)/aws4_request")
@@ -838,6 +839,18 @@ class SSMEmulator(EmulatorServer):
             )
         if denied:
             raise StsError("AccessDenied", denied_message, 403)
+        caller_key = self.registry.key(request.access_key_id)
+        if (
+            caller_key is not None
+            and caller_key.temporary
+            and int(params.get("DurationSeconds") or 0) > ROLE_CHAINING_MAX_SECONDS
+        ):
+            # The AssumeRole reference: role chaining limits a session to one hour.
+            raise StsError(
+                "ValidationError",
+                "The requested DurationSeconds exceeds the 1 hour session limit "
+                "for roles assumed by role chaining.",
+            )
         issued = issue_credentials(params, datetime.now(UTC))
         if role is not None:
             # One role, one RoleId: every session of it shares the AROA... prefix.
@@ -854,6 +867,7 @@ class SSMEmulator(EmulatorServer):
                 role_arn=role_arn,
                 session_name=issued.role_session_name,
                 principal_id=(role.role_id if role else issued.assumed_role_id.split(":")[0]),
+                assumed_by=caller_account,
             )
         )
         if self.valid_access_keys is not None:

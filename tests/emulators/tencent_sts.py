@@ -97,7 +97,12 @@ def assume_role(
             f"uin {caller_account} is not authorized to assume role {role_arn}.",
         )
     info = registry.issue(
-        role, session_name, duration, token_prefix="emu-token-", key_prefix="AKID"
+        role,
+        session_name,
+        duration,
+        token_prefix="emu-token-",
+        key_prefix="AKID",
+        assumed_by=caller_account,
     )
     return {
         "Credentials": {
@@ -113,12 +118,14 @@ def assume_role(
 def caller_identity(registry: AccountRegistry, caller: KeyInfo | None) -> dict[str, Any]:
     """Answer GetCallerIdentity for a base key (the root account) or a role session."""
     if caller is not None and caller.temporary:
+        # The reference: UserId is roleId:roleSessionName, PrincipalId the UIN of the
+        # account that asked for the role's credentials, Type CAMRole (its example).
         account = caller.account
         return {
             "Arn": f"qcs::sts:{account}:assumed-role/{caller.principal_id}",
             "AccountId": account,
             "UserId": f"{caller.principal_id}:{caller.session_name}",
-            "PrincipalId": caller.principal_id,
+            "PrincipalId": caller.assumed_by or account,
             "Type": "CAMRole",
         }
     account = caller.account if caller is not None else registry.default_account
