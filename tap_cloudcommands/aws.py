@@ -253,12 +253,13 @@ class AWSConnector:
         )
 
     def _global_call(
-        self, service: str, endpoint_setting: str, call: Callable[[t.Any], t.Any]
+        self, service: str, operation: str, endpoint_setting: str, call: Callable[[t.Any], t.Any]
     ) -> t.Any:  # noqa: ANN401 - botocore's answers
         """Call a global API (STS, Organizations, Account) through its own endpoint setting.
 
         Args:
             service: The botocore service name.
+            operation: The first operation it calls, for the error line.
             endpoint_setting: The setting that points it elsewhere (never aws_endpoint_url:
                 settings_errors asks for it whenever aws_endpoint_url is set).
             call: Makes the calls with the client.
@@ -284,7 +285,7 @@ class AWSConnector:
             raise CloudAPIError(
                 cloud=CLOUD,
                 region=region,
-                operation=service,
+                operation=operation,
                 code=type(exc).__name__,
                 message=self._redact(str(exc)),
                 hint=f"check the network, {endpoint_setting} and the credential source",
@@ -296,7 +297,10 @@ class AWSConnector:
         return t.cast(
             "dict[str, t.Any]",
             self._global_call(
-                "sts", "aws_sts_endpoint_url", lambda client: client.get_caller_identity()
+                "sts",
+                "GetCallerIdentity",
+                "aws_sts_endpoint_url",
+                lambda client: client.get_caller_identity(),
             ),
         )
 
@@ -329,7 +333,13 @@ class AWSConnector:
                 if region.get("RegionOptStatus") in ENABLED_REGION_STATUSES
             ]
 
-        return sorted(set(self._global_call("account", "aws_account_endpoint_url", list_regions)))
+        return sorted(
+            set(
+                self._global_call(
+                    "account", "ListRegions", "aws_account_endpoint_url", list_regions
+                )
+            )
+        )
 
     def organization_accounts(self, organizational_units: list[str] | None = None) -> list[str]:
         """The organization's ACTIVE accounts (Organizations ListAccounts / ...ForParent).
@@ -372,7 +382,11 @@ class AWSConnector:
             return found
 
         return sorted(
-            set(self._global_call("organizations", "aws_organizations_endpoint_url", list_accounts))
+            set(
+                self._global_call(
+                    "organizations", "ListAccounts", "aws_organizations_endpoint_url", list_accounts
+                )
+            )
         )
 
     def _source_session(self) -> boto3.Session:

@@ -64,6 +64,9 @@ class TapCloudCommands(Tap):
         """
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
+        # A failed role refresh is logged there with a traceback; the tap reports the same
+        # failure in one line (or skips the account with one line).
+        logging.getLogger("botocore.credentials").setLevel(logging.ERROR)
         super().__init__(*args, validate_config=validate_config, **kwargs)
         if not validate_config:
             return

@@ -39,11 +39,14 @@ TestTapCloudCommands = get_tap_test_class(
 
 
 STREAM_KEYS = {
-    "ssm_commands": (["Region", "CommandId"], "RequestedDateTime"),
-    "ssm_command_invocations": (["Region", "CommandId", "InstanceId"], "RequestedDateTime"),
-    "tat_commands": (["Region", "CommandId"], "UpdatedTime"),
-    "tat_invocations": (["Region", "InvocationId"], "UpdatedTime"),
-    "tat_invocation_tasks": (["Region", "InvocationTaskId"], "UpdatedTime"),
+    "ssm_commands": (["AccountId", "Region", "CommandId"], "RequestedDateTime"),
+    "ssm_command_invocations": (
+        ["AccountId", "Region", "CommandId", "InstanceId"],
+        "RequestedDateTime",
+    ),
+    "tat_commands": (["AccountId", "Region", "CommandId"], "UpdatedTime"),
+    "tat_invocations": (["AccountId", "Region", "InvocationId"], "UpdatedTime"),
+    "tat_invocation_tasks": (["AccountId", "Region", "InvocationTaskId"], "UpdatedTime"),
 }
 STREAM_NAMES = tuple(STREAM_KEYS)
 
@@ -317,6 +320,7 @@ def test_a_role_with_an_endpoint_but_no_sts_endpoint_is_refused_before_any_call(
         "aws_regions": ["us-east-1"],
         "aws_assume_role_arn": "arn:aws:iam::123456789012:role/cloudcommands-reader",
     }
+    del config["aws_sts_endpoint_url"]
 
     run = run_tap(tmp_path, config)
 

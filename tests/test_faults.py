@@ -266,10 +266,23 @@ def test_network_faults_are_retried(tmp_path, ssm, tat, report, cloud, name):
 @pytest.mark.parametrize(
     ("cloud", "fault", "code"),
     [
-        ("aws", Fault("server_error", status=503, count=10_000), "ServiceUnavailable"),
-        ("aws", Fault("drop", count=10_000), "ConnectionClosedError"),
-        ("tencent", Fault("server_error", status=503, count=10_000), "ServerNetworkError"),
-        ("tencent", Fault("malformed", count=10_000), "MalformedResponse"),
+        # On the data calls: the account's STS GetCallerIdentity comes first and works.
+        (
+            "aws",
+            Fault("server_error", status=503, count=10_000, action="ListCommands"),
+            "ServiceUnavailable",
+        ),
+        ("aws", Fault("drop", count=10_000, action="ListCommands"), "ConnectionClosedError"),
+        (
+            "tencent",
+            Fault("server_error", status=503, count=10_000, action="DescribeCommands"),
+            "ServerNetworkError",
+        ),
+        (
+            "tencent",
+            Fault("malformed", count=10_000, action="DescribeCommands"),
+            "MalformedResponse",
+        ),
     ],
 )
 def test_network_faults_that_persist_name_cloud_region_and_operation(
@@ -516,18 +529,19 @@ AUTH_CASES = {
         {"tencent_token": SECRETS["tencent_token"]},
         "AuthFailure.TokenFailure",
     ),
+    # The first AWS call is STS GetCallerIdentity (which account): STS's own codes.
     "unknown access key (AWS)": (
         "aws",
         {
             "aws_access_key_id": SECRETS["aws_access_key_id"],
             "aws_secret_access_key": SECRETS["aws_secret_access_key"],
         },
-        "UnrecognizedClientException",
+        "InvalidClientTokenId",
     ),
     "expired session token (AWS)": (
         "aws",
         {"aws_session_token": SECRETS["aws_session_token"]},
-        "ExpiredTokenException",
+        "ExpiredToken",
     ),
     "assume-role denied (AWS)": (
         "aws",

@@ -9,7 +9,7 @@ import pytest
 
 from tap_cloudcommands.timestamps import format_timestamp, parse_timestamp
 from tests.conftest import AWS_REGIONS, TENCENT_REGIONS, emulator_config
-from tests.emulators import Fault
+from tests.emulators import EMULATOR_AWS_ACCOUNT_ID, EMULATOR_TENCENT_ACCOUNT_ID, Fault
 from tests.tap_runner import run_tap
 
 UTC = dt.UTC
@@ -114,12 +114,14 @@ def test_final_state_has_one_bookmark_per_stream_and_region(tmp_path, ssm, tat, 
     run = run_tap(tmp_path, config)
 
     assert run.returncode == 0, run.stderr
-    for stream, regions, emulator, field in (
-        ("ssm_commands", AWS_REGIONS, ssm, "RequestedDateTime"),
-        ("tat_commands", TENCENT_REGIONS, tat, "UpdatedTime"),
+    for stream, account, regions, emulator, field in (
+        ("ssm_commands", EMULATOR_AWS_ACCOUNT_ID, AWS_REGIONS, ssm, "RequestedDateTime"),
+        ("tat_commands", EMULATOR_TENCENT_ACCOUNT_ID, TENCENT_REGIONS, tat, "UpdatedTime"),
     ):
         state = run.final_state["bookmarks"][stream]
-        assert [p["context"] for p in state["partitions"]] == [{"Region": r} for r in regions]
+        assert [p["context"] for p in state["partitions"]] == [
+            {"AccountId": account, "Region": r} for r in regions
+        ]
         for partition in state["partitions"]:
             newest = max(c[field] for c in emulator.commands(partition["context"]["Region"]))
             assert partition["replication_key"] == field
@@ -481,8 +483,8 @@ def test_tat_calls_stay_under_the_configured_rate_per_region(tmp_path, tat):
     [
         (
             {"aws_access_key_id": None, "aws_secret_access_key": None, "aws_profile": "nope"},
-            # ssm_commands is synced first (the tap's order, not the SDK's by name).
-            "AWS ListCommands in region us-east-1 failed: ProfileNotFound",
+            # The first call asks STS which account the identity is.
+            "AWS GetCallerIdentity in region us-east-1 failed: ProfileNotFound",
         ),
         (
             {
