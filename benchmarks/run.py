@@ -87,14 +87,15 @@ class Emulators:
         time.sleep(0.1)
         urls = json.loads(ready.read_text())
         self.ssm, self.tat = urls["ssm"], urls["tat"]
+        self.accounts = urls.get("accounts", {})
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
 
-    def stats(self, which: str) -> dict[str, Any]:
-        with urllib.request.urlopen(f"{getattr(self, which)}/_emulator/stats") as answer:
+    def stats(self, which: str, kind: str = "stats") -> dict[str, Any]:
+        with urllib.request.urlopen(f"{getattr(self, which)}/_emulator/{kind}") as answer:
             return json.loads(answer.read())
 
     def reset(self) -> None:
@@ -426,6 +427,82 @@ def memory(small: int, large: int) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def accounts(runs: int, *, count: int, per_partition: int) -> list[tuple[str, str, str, str]]:
+    """Scenario 9: `count` accounts x 4 regions x 2 clouds against one partition per cloud.
+
+    The same number of commands either way (ssm_commands and tat_commands), TAT at its
+    20 calls/s per account, region and API, every call answered after 20 ms.
+    """
+    aws4 = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-1"]
+    tencent4 = ["ap-guangzhou", "ap-shanghai", "ap-singapore", "ap-beijing"]
+    total = count * len(aws4) * per_partition
+    common = {"latency": 0.02, "rate_limit": 20, "ssm_invocations": False}
+    with (
+        Emulators(
+            regions=",".join(aws4),
+            tat_regions=",".join(tencent4),
+            per_region=per_partition,
+            tat_invocations_per_region=0,
+            accounts=count,
+            **common,
+        ) as many,
+        Emulators(
+            regions=aws4[0],
+            tat_regions=tencent4[0],
+            per_region=total,
+            tat_invocations_per_region=0,
+            **common,
+        ) as one,
+    ):
+        roles = {
+            cloud: [
+                {"role_arn": a["role_arn"], "external_id": a["external_id"]}
+                if a["role_arn"]
+                else {}
+                for a in many.accounts[cloud]["accounts"]
+            ]
+            for cloud in ("aws", "tencent")
+        }
+        config = tap_config(many, aws=aws4, tencent=tencent4) | {
+            "aws_accounts": roles["aws"],
+            "tencent_accounts": roles["tencent"],
+        }
+        single_config = tap_config(one, aws=aws4[:1], tencent=tencent4[:1])
+        walls, single_walls, rss, single_rss = [], [], [], []
+        for _ in range(runs):
+            many.reset()
+            result = run_tap(config, streams=COMMANDS)
+            walls.append(result["wall"])
+            rss.append(result["rss_mb"])
+            one.reset()
+            result = run_tap(single_config, streams=COMMANDS)
+            single_walls.append(result["wall"])
+            single_rss.append(result["rss_mb"])
+        peaks = [
+            peak
+            for which in ("ssm", "tat")
+            for regions in many.stats(which, "account-stats")["max_requests_per_second"].values()
+            for actions in regions.values()
+            for action, peak in actions.items()
+            if action in {"ListCommands", "DescribeCommands"}
+        ]
+    ratio = median(walls) / median(single_walls)
+    growth = median(rss) - median(single_rss)
+    return [
+        (
+            f"9. {count} accounts x 4 regions x 2 clouds x {per_partition:,} commands vs the "
+            f"same {2 * total:,} in one partition per cloud (20 ms latency, 20 calls/s)",
+            (
+                f"wall {median(walls):.2f} s vs {median(single_walls):.2f} s = {ratio:.2f} x; "
+                f"peak RSS {median(rss):.0f} MB vs {median(single_rss):.0f} MB "
+                f"({growth:+.1f} MB); busiest (account, region, API) {max(peaks)} calls/s"
+            ),
+            "<= 1.5 x, <= +30 MB, never > 20/s",
+            "ok" if ratio <= 1.5 and growth <= 30 and max(peaks) <= 20 else "MISSED",
+        )
+    ]
+
+
 def history_scenarios(*, quick: bool) -> list[tuple[str, str, str, str]]:
     """Scenarios 6 and 7 (benchmarks/history.py), which builds on this module."""
     from benchmarks.history import history  # noqa: PLC0415 - it imports this module
@@ -439,9 +516,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller data, one run")
     parser.add_argument(
         "--only",
-        default="overhead,rates,calls,memory,history",
+        default="overhead,rates,calls,memory,history,accounts",
         help="comma-separated scenarios to run (default: all): overhead (1), rates (2, 3), "
-        "calls (4), memory (5), history (6, 7)",
+        "calls (4), memory (5), history (6, 7, 8), accounts (9)",
     )
     args = parser.parse_args()
     runs = 1 if args.quick else args.runs
@@ -451,6 +528,9 @@ def main() -> None:
         "calls": api_calls,
         "memory": lambda: memory(10_000, 50_000 if args.quick else 200_000),
         "history": lambda: history_scenarios(quick=args.quick),
+        "accounts": lambda: accounts(
+            runs, count=5 if args.quick else 20, per_partition=100 if args.quick else 500
+        ),
     }
     chosen = args.only.split(",")
     if unknown := set(chosen) - set(scenarios):
