@@ -49,7 +49,7 @@ def runs_per_day(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, int]:
     """Stacked bars of runs per day and status, one panel per cloud."""
     rows = fetch(
         con,
-        f"select cloud, day, status, sum(runs) as runs from {SCHEMA}.daily_run_counts "  # noqa: S608 - constant schema
+        f"select cloud, day, status, sum(runs) as runs from {SCHEMA}.daily_run_counts "
         "group by cloud, day, status order by cloud, day, status",
     )
     clouds = sorted({r["cloud"] for r in rows}) or ["aws", "tencent"]
@@ -84,7 +84,7 @@ def failure_rate_by_command(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, 
     rows = fetch(
         con,
         "select cloud, command_name, failed_runs, finished_runs, failure_rate "
-        f"from {SCHEMA}.failure_hotspots_by_command where failure_rate > 0 "  # noqa: S608
+        f"from {SCHEMA}.failure_hotspots_by_command where failure_rate > 0 "
         f"order by failure_rate desc, failed_runs desc, command_name limit {TOP}",
     )
     rows.reverse()  # plotly draws the first category at the bottom
@@ -113,7 +113,7 @@ def slowest_runs(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, int]:
     rows = fetch(
         con,
         "select cloud, region, command_name, instance_id, status, duration_seconds "
-        f"from {SCHEMA}.cloud_command_runs where duration_seconds > 0 "  # noqa: S608
+        f"from {SCHEMA}.cloud_command_runs where duration_seconds > 0 "
         f"order by duration_seconds desc, run_key limit {TOP}",
     )
     rows.reverse()
@@ -142,7 +142,7 @@ def latest_failures(con: duckdb.DuckDBPyConnection) -> str:
     rows = fetch(
         con,
         "select requested_at, cloud, region, instance_id, command_name, raw_status, exit_code "
-        f"from {SCHEMA}.cloud_command_runs where status in ('failed', 'timed_out') "  # noqa: S608
+        f"from {SCHEMA}.cloud_command_runs where status in ('failed', 'timed_out') "
         f"order by requested_at desc, run_key limit {LATEST_FAILURES}",
     )
     header = "".join(f"<th>{html.escape(name)}</th>" for name in (rows[0] if rows else ["none"]))
@@ -150,7 +150,9 @@ def latest_failures(con: duckdb.DuckDBPyConnection) -> str:
         "<tr>" + "".join(f"<td>{html.escape(cell(v))}</td>" for v in row.values()) + "</tr>"
         for row in rows
     )
-    return f'<table id="latest-failures"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        f'<table id="latest-failures"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+    )
 
 
 def cell(value: t.Any) -> str:  # noqa: ANN401 - any warehouse value
@@ -180,7 +182,7 @@ def write_report(warehouse: Path = DEFAULT_WAREHOUSE, output: Path = DEFAULT_REP
         }
         failures = latest_failures(con)
         [(total, generated)] = con.execute(
-            f"select count(*), max(requested_at) from {SCHEMA}.cloud_command_runs"  # noqa: S608
+            f"select count(*), max(requested_at) from {SCHEMA}.cloud_command_runs"
         ).fetchall()
     sections = []
     for index, (name, (figure, points)) in enumerate(charts.items()):
@@ -192,7 +194,9 @@ def write_report(warehouse: Path = DEFAULT_WAREHOUSE, output: Path = DEFAULT_REP
             include_plotlyjs=index == 0,
             config={"displaylogo": False, "responsive": True},
         )
-        sections.append(f'<section class="chart" data-chart="{name}" data-points="{points}">{div}</section>')
+        sections.append(
+            f'<section class="chart" data-chart="{name}" data-points="{points}">{div}</section>'
+        )
     page = f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -206,8 +210,8 @@ th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }}
 </head>
 <body>
 <h1>Cloud command runs</h1>
-<p>{total} runs on AWS SSM and Tencent Cloud TAT; latest requested {html.escape(cell(generated))} UTC.
-From the dbt marts in {html.escape(warehouse.name)}.</p>
+<p>{total} runs on AWS SSM and Tencent Cloud TAT;
+latest requested {html.escape(cell(generated))} UTC. From the dbt marts in {html.escape(warehouse.name)}.</p>
 {"".join(sections)}
 <section data-table="latest-failures">
 <h2>Latest failures</h2>

@@ -19,7 +19,7 @@ from scripts.report import write_report
 from tests.test_meltano_e2e import unavailable
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium"))
-NOW = dt.datetime(2026, 12, 1, 12, 0, 0)
+NOW = dt.datetime(2026, 12, 1, 12, 0, 0)  # noqa: DTZ001 - naive UTC, as the marts store it
 STATUSES = ["success", "success", "success", "failed", "timed_out", "running", "cancelled"]
 
 
@@ -147,7 +147,9 @@ def test_report_renders_offline_in_chromium(report):
         assert chart["expected"] > 0, chart
         assert chart["drawn"] == chart["expected"], chart
     # Failed and timed-out runs, newest first (run 3 failed, 21 h before NOW).
-    assert failure_rows == sum(STATUSES[n % len(STATUSES)] in {"failed", "timed_out"} for n in range(60))
+    assert failure_rows == sum(
+        STATUSES[n % len(STATUSES)] in {"failed", "timed_out"} for n in range(60)
+    )
     assert "command-3" in first_failure
     assert "2026-11-30 15:00:00" in first_failure
 

@@ -69,7 +69,7 @@ RUN_COLUMNS = (
 FAILED = {"failed", "timed_out"}
 
 
-def as_utc(value: t.Any) -> dt.datetime | None:  # noqa: ANN401 - datetimes or RFC 3339 text
+def as_utc(value: t.Any) -> dt.datetime | None:
     """A timestamp as an aware UTC datetime (naive ones are UTC, as the marts store them)."""
     if value is None:
         return None
@@ -94,7 +94,7 @@ def expected_status_counts(
     return expected
 
 
-def compare(problems: list[str], what: str, got: t.Any, want: t.Any) -> None:  # noqa: ANN401
+def compare(problems: list[str], what: str, got: t.Any, want: t.Any) -> None:
     """Note a difference between a mart value and the truth."""
     if got != want:
         problems.append(f"{what}: mart has {got!r}, the emulators say {want!r}")
@@ -258,7 +258,9 @@ def check_rollups(
         )
         for r in runs
     )
-    got_daily = {(d["day"], d["cloud"], d["account_id"], d["region"], d["status"]): d["runs"] for d in daily}
+    got_daily = {
+        (d["day"], d["cloud"], d["account_id"], d["region"], d["status"]): d["runs"] for d in daily
+    }
     compare(problems, "daily_run_counts", got_daily, dict(want_daily))
     for rollup, keys in (
         (by_command, ("cloud", "account_id", "command_name")),
