@@ -211,7 +211,8 @@ th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }}
 <body>
 <h1>Cloud command runs</h1>
 <p>{total} runs on AWS SSM and Tencent Cloud TAT;
-latest requested {html.escape(cell(generated))} UTC. From the dbt marts in {html.escape(warehouse.name)}.</p>
+latest requested {html.escape(cell(generated))} UTC.
+From the dbt marts in {html.escape(warehouse.name)}.</p>
 {"".join(sections)}
 <section data-table="latest-failures">
 <h2>Latest failures</h2>
