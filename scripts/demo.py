@@ -32,7 +32,12 @@ from tests.emulators import (  # noqa: E402 - the project root must be importabl
 )
 from tests.meltano_project import find_meltano  # noqa: E402
 from tests.tap_runner import tap_env  # noqa: E402
-from tests.warehouse_truth import RUN_COLUMNS, check_rollups, check_runs  # noqa: E402
+from tests.warehouse_truth import (  # noqa: E402
+    RUN_COLUMNS,
+    check_rollups,
+    check_run_types,
+    check_runs,
+)
 
 AWS_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-1"]
 TENCENT_REGIONS = ["ap-guangzhou", "ap-singapore"]
@@ -112,13 +117,20 @@ def check_marts(con: duckdb.DuckDBPyConnection, ssm: SSMEmulator, tat: TATEmulat
         fetch(con, f"select * from {MARTS}.failure_hotspots_by_command"),
         fetch(con, f"select * from {MARTS}.failure_hotspots_by_instance"),
     )
+    types = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        f"where table_schema = '{MARTS}' and table_name = 'cloud_command_runs' "
+        "order by ordinal_position"
+    ).fetchall()
+    problems += check_run_types(dict(types))
     if problems:
         raise SystemExit("the marts do not match the emulators:\n" + "\n".join(problems[:20]))
     clouds = {cloud: sum(r["cloud"] == cloud for r in runs) for cloud in ("aws", "tencent")}
     print(
         f"\nMarts ({MARTS} schema) match the emulators: cloud_command_runs {len(runs)} runs "
         f"(aws {clouds['aws']}, tencent {clouds['tencent']}), counts per cloud, region and "
-        "status, two runs column by column, daily_run_counts and both failure hot spots.\n"
+        "status, two runs column by column, column names and types, daily_run_counts and both "
+        "failure hot spots.\n"
     )
     print(f"{MARTS}.cloud_command_runs, latest failures ({len(RUN_COLUMNS)} columns; some shown):")
     failures = [r for r in runs if r["status"] in {"failed", "timed_out"}]

@@ -67,6 +67,18 @@ RUN_COLUMNS = (
     "user_agent",
 )
 FAILED = {"failed", "timed_out"}
+TIMESTAMP_COLUMNS = {"requested_at", "started_at", "finished_at"}
+# Each warehouse's names for the kinds of column the marts hold.
+TYPE_KINDS = {
+    "text": "text",
+    "character varying": "text",
+    "varchar": "text",
+    "timestamp without time zone": "timestamp",
+    "timestamp": "timestamp",
+    "bigint": "bigint",
+    "double precision": "double",
+    "double": "double",
+}
 
 
 def as_utc(value: t.Any) -> dt.datetime | None:
@@ -92,6 +104,32 @@ def expected_status_counts(
         for task in tat.invocation_tasks(region):
             expected["tencent", region, TAT_STATUS[task["TaskStatus"]]] += 1
     return expected
+
+
+def check_run_types(types: dict[str, str]) -> list[str]:
+    """cloud_command_runs' columns, in order, with the same kinds on either warehouse.
+
+    Args:
+        types: Column name -> the warehouse's data type, in column order.
+
+    Returns:
+        One line per difference.
+    """
+    problems: list[str] = []
+    compare(problems, "columns", list(types), list(RUN_COLUMNS))
+    want = {
+        c: "timestamp"
+        if c in TIMESTAMP_COLUMNS
+        else "bigint"
+        if c == "exit_code"
+        else "double"
+        if c == "duration_seconds"
+        else "text"
+        for c in RUN_COLUMNS
+    }
+    got = {c: TYPE_KINDS.get(kind.lower(), kind) for c, kind in types.items()}
+    compare(problems, "column types", got, want)
+    return problems
 
 
 def compare(problems: list[str], what: str, got: t.Any, want: t.Any) -> None:
