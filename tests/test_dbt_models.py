@@ -15,6 +15,7 @@ import pytest
 
 from tests.meltano_project import Meltano, MeltanoUnavailableError, find_meltano, meltano_env
 from tests.test_meltano_e2e import unavailable
+from tests.warehouse_truth import readme_queries
 
 T0 = dt.datetime(2026, 12, 1, 9, 0)  # noqa: DTZ001 - naive UTC, as target-duckdb stores it
 
@@ -200,3 +201,15 @@ def test_runs_take_account_audit_request_and_unknown_status(marts):
         {"cloud": "aws", "account_id": "222", "status": "success", "runs": 1},
         {"cloud": "tencent", "account_id": None, "status": "unknown", "runs": 1},
     ]
+
+
+def test_readme_questions_run_on_duckdb(marts):
+    queries = readme_queries()
+    assert len(queries) == 4
+    instance_runs = marts.execute(queries[0].replace("i-0123456789abcdef0", "i-2")).fetchall()
+    # Requested on 2026-12-01: not "this week" on any later day, so only the shape is checked.
+    assert all(len(row) == 7 for row in instance_runs)
+    [hotspot] = marts.execute(queries[1]).fetchall()
+    assert hotspot[:4] == ("aws", "AWS-RunShellScript", 1, 2)  # account 111 only
+    for sql in queries[2:]:
+        marts.execute(sql).fetchall()

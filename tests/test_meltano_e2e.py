@@ -24,7 +24,13 @@ from tests.emulators import (
 )
 from tests.meltano_project import Meltano, MeltanoUnavailableError, find_meltano, meltano_env
 from tests.postgres import PostgresUnavailableError, running_postgres
-from tests.warehouse_truth import as_utc, check_rollups, check_run_types, check_runs
+from tests.warehouse_truth import (
+    as_utc,
+    check_rollups,
+    check_run_types,
+    check_runs,
+    readme_queries,
+)
 
 AWS_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-1"]  # as in meltano.yml
 TENCENT_REGIONS = ["ap-guangzhou", "ap-singapore"]
@@ -332,6 +338,9 @@ def test_dbt_marts_match_the_emulators(meltano, postgres, emulators):
         )
     )
     assert check_run_types(types) == []
+    # The README's questions run as written (but for the schema) on PostgreSQL too.
+    for sql in readme_queries():
+        query(postgres, sql.replace("analytics.", f"{MARTS}."))
 
     # Exit code of the first plugin that failed; a running invocation has no exit code
     # and no finish time yet (its unfinished plugin reports -1).

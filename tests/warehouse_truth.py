@@ -11,6 +11,7 @@ import base64
 import datetime as dt
 import typing as t
 from collections import Counter
+from pathlib import Path
 
 if t.TYPE_CHECKING:
     from tests.emulators import SSMEmulator, TATEmulator
@@ -79,6 +80,15 @@ TYPE_KINDS = {
     "double precision": "double",
     "double": "double",
 }
+
+
+def readme_queries() -> list[str]:
+    """The SQL statements of the README's "Query the warehouse" section (marts in `analytics`)."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Query the warehouse") :]
+    block = section[section.index("```sql") + len("```sql") :]
+    block = block[: block.index("```")]
+    return [q.strip() for q in block.split(";") if q.strip()]
 
 
 def as_utc(value: t.Any) -> dt.datetime | None:
