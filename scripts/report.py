@@ -80,12 +80,16 @@ def runs_per_day(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, int]:
 
 
 def failure_rate_by_command(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, int]:
-    """Horizontal bars: the commands with the highest share of failed finished runs."""
+    """Horizontal bars: the failure rate of the commands with the most failed runs.
+
+    Ranked by failed runs, not by rate: a command that ran once and failed is 100 % but
+    rarely the hot spot to look at first.
+    """
     rows = fetch(
         con,
         "select cloud, command_name, failed_runs, finished_runs, failure_rate "
-        f"from {SCHEMA}.failure_hotspots_by_command where failure_rate > 0 "
-        f"order by failure_rate desc, failed_runs desc, command_name limit {TOP}",
+        f"from {SCHEMA}.failure_hotspots_by_command where failed_runs > 0 "
+        f"order by failed_runs desc, failure_rate desc, command_name limit {TOP}",
     )
     rows.reverse()  # plotly draws the first category at the bottom
     figure = go.Figure(
@@ -94,13 +98,15 @@ def failure_rate_by_command(con: duckdb.DuckDBPyConnection) -> tuple[go.Figure, 
             y=[f"{r['cloud']}: {r['command_name']}" for r in rows],
             orientation="h",
             marker_color=STATUS_COLOURS["failed"],
+            text=[f"{r['failed_runs']} of {r['finished_runs']}" for r in rows],
+            textposition="outside",
             customdata=[[r["failed_runs"], r["finished_runs"]] for r in rows],
             hovertemplate="%{y}<br>%{x:.1f}% failed (%{customdata[0]} of %{customdata[1]})"
             "<extra></extra>",
         )
     )
     figure.update_layout(
-        title="Failure rate by command (failed or timed out, of finished runs)",
+        title="Failure rate of the commands that fail most (failed or timed out, of finished runs)",
         xaxis_title="% of finished runs",
         height=120 + 28 * max(len(rows), 1),
         margin={"l": 260},
