@@ -1,22 +1,27 @@
-"""The main job, end to end, on one machine: emulators -> Meltano -> DuckDB.
+"""The main job, end to end, on one machine: emulators -> Meltano -> DuckDB -> dbt -> report.
 
 Starts the bundled SSM and TAT emulators with realistic sample data (the regions of
-meltano.yml's `emulators` environment), runs `meltano run tap-cloudcommands target-duckdb`,
-prints the rows loaded per table and region, and stops the emulators. Run it with
-`make demo`; running it again is safe (same command ids, upserted, state reused).
+meltano.yml's `emulators` environment), runs
+`meltano run tap-cloudcommands target-duckdb dbt-duckdb:build`, prints the rows loaded per
+table and region, checks the dbt marts against what the emulators served, prints a few
+mart rows, writes output/report.html and stops the emulators. Run it with `make demo`;
+running it again is safe (a full refresh upserts the same ids; dbt rebuilds the marts).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import subprocess
 import sys
+import typing as t
 from pathlib import Path
+
+import duckdb
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from scripts.report import write_report  # noqa: E402
 from tests.emulators import (  # noqa: E402 - the project root must be importable first
     EMULATOR_TAT_SECRET_ID,
     EMULATOR_TAT_SECRET_KEY,
@@ -27,17 +32,21 @@ from tests.emulators import (  # noqa: E402 - the project root must be importabl
 )
 from tests.meltano_project import find_meltano  # noqa: E402
 from tests.tap_runner import tap_env  # noqa: E402
+from tests.warehouse_truth import (  # noqa: E402
+    RUN_COLUMNS,
+    check_rollups,
+    check_run_types,
+    check_runs,
+)
 
 AWS_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-1"]
 TENCENT_REGIONS = ["ap-guangzhou", "ap-singapore"]
 SSM_PER_REGION = 120
 TAT_PER_REGION = 90
 DUCKDB_FILE = PROJECT_ROOT / "output" / "warehouse.duckdb"
-DUCKDB_PYTHON = PROJECT_ROOT / ".meltano/loaders/target-duckdb/venv/bin/python"
+REPORT_FILE = PROJECT_ROOT / "output" / "report.html"
+MARTS = "analytics"
 COUNT_ROWS = """
-import duckdb, json, sys
-con = duckdb.connect(sys.argv[1], read_only=True)
-rows = con.execute('''
     select 'ssm_commands', region, status, count(*)
     from cloudcommands.ssm_commands group by all
     union all
@@ -53,9 +62,8 @@ rows = con.execute('''
     select 'tat_invocation_tasks', region, taskstatus, count(*)
     from cloudcommands.tat_invocation_tasks group by all
     order by 1, 2, 3
-''').fetchall()
-print(json.dumps(rows))
 """
+SAMPLE_COLUMNS = ("cloud", "region", "instance_id", "command_name", "status", "exit_code")
 
 
 def meltano(*args: str, env: dict[str, str]) -> None:
@@ -64,20 +72,21 @@ def meltano(*args: str, env: dict[str, str]) -> None:
     subprocess.run([str(find_meltano()), *args], cwd=PROJECT_ROOT, env=env, check=True)
 
 
-def print_counts(expected: dict[tuple[str, str], int]) -> None:
+def fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, t.Any]]:
+    """Rows of a query as column -> value."""
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def print_counts(con: duckdb.DuckDBPyConnection, expected: dict[tuple[str, str], int]) -> None:
     """Rows per table and region (with the status mix) from the DuckDB file.
 
     Raises:
         SystemExit: If the warehouse does not hold what the emulators served.
     """
-    output = subprocess.run(
-        [str(DUCKDB_PYTHON), "-c", COUNT_ROWS, str(DUCKDB_FILE)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
     per_region: dict[tuple[str, str], dict[str, int]] = {}
-    for table, region, kind, count in json.loads(output):
+    for table, region, kind, count in con.execute(COUNT_ROWS).fetchall():
         per_region.setdefault((table, region), {})[kind] = count
     print(f"\nLoaded into {DUCKDB_FILE.relative_to(PROJECT_ROOT)}:\n")
     print(f"{'table':<23} {'region':<16} {'rows':>5} {'served':>6}  breakdown")
@@ -92,6 +101,57 @@ def print_counts(expected: dict[tuple[str, str], int]) -> None:
     if mismatches:
         msg = f"the warehouse does not match what the emulators served for {mismatches}"
         raise SystemExit(msg)
+
+
+def check_marts(con: duckdb.DuckDBPyConnection, ssm: SSMEmulator, tat: TATEmulator) -> None:
+    """Compare the dbt marts with the emulators; print their figures and a few rows.
+
+    Raises:
+        SystemExit: If a mart does not hold what the emulators served.
+    """
+    runs = fetch(con, f"select * from {MARTS}.cloud_command_runs order by run_key")
+    problems = check_runs(runs, ssm, tat, AWS_REGIONS, TENCENT_REGIONS, ssm_details=True)
+    problems += check_rollups(
+        runs,
+        fetch(con, f"select * from {MARTS}.daily_run_counts"),
+        fetch(con, f"select * from {MARTS}.failure_hotspots_by_command"),
+        fetch(con, f"select * from {MARTS}.failure_hotspots_by_instance"),
+    )
+    types = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        f"where table_schema = '{MARTS}' and table_name = 'cloud_command_runs' "
+        "order by ordinal_position"
+    ).fetchall()
+    problems += check_run_types(dict(types))
+    if problems:
+        raise SystemExit("the marts do not match the emulators:\n" + "\n".join(problems[:20]))
+    clouds = {cloud: sum(r["cloud"] == cloud for r in runs) for cloud in ("aws", "tencent")}
+    print(
+        f"\nMarts ({MARTS} schema) match the emulators: cloud_command_runs {len(runs)} runs "
+        f"(aws {clouds['aws']}, tencent {clouds['tencent']}), counts per cloud, region and "
+        "status, two runs column by column, column names and types, daily_run_counts and both "
+        "failure hot spots.\n"
+    )
+    print(f"{MARTS}.cloud_command_runs, latest failures ({len(RUN_COLUMNS)} columns; some shown):")
+    failures = [r for r in runs if r["status"] in {"failed", "timed_out"}]
+    failures.sort(key=lambda r: r["requested_at"], reverse=True)
+    print("  ".join(f"{c:<19}" for c in ("requested_at", *SAMPLE_COLUMNS)))
+    for row in failures[:5]:
+        values = (
+            row["requested_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            *(row[c] for c in SAMPLE_COLUMNS),
+        )
+        print("  ".join(f"{v!s:<19}" for v in values))
+    print(f"\n{MARTS}.failure_hotspots_by_command, top 5:")
+    hotspots = fetch(
+        con,
+        "select cloud, command_name, failed_runs, finished_runs, "
+        f"round(100 * failure_rate, 1) as failed_pct from {MARTS}.failure_hotspots_by_command "
+        "order by failed_runs desc, command_name limit 5",
+    )
+    print("  ".join(f"{c:<24}" for c in hotspots[0]) if hotspots else "(none)")
+    for row in hotspots:
+        print("  ".join(f"{v!s:<24}" for v in row.values()))
 
 
 def main() -> None:
@@ -114,13 +174,23 @@ def main() -> None:
                 "MELTANO_CLI_LOG_LEVEL": "warning",
                 "TAP_CLOUDCOMMANDS_AWS_ENDPOINT_URL": ssm.url,
                 "TAP_CLOUDCOMMANDS_TENCENT_ENDPOINT_URL": tat.url,
+                # Plugin steps give AWS runs their start, finish and exit code.
+                "TAP_CLOUDCOMMANDS_SSM_INVOCATION_DETAILS": "true",
             }
         )
         DUCKDB_FILE.parent.mkdir(exist_ok=True)
         meltano("install", env=env)
         # A full refresh each time: the emulators' data is made anew on every run, so the
-        # demo's DuckDB file always ends up holding exactly that data, upserted.
-        meltano("run", "--full-refresh", "tap-cloudcommands", "target-duckdb", env=env)
+        # demo's DuckDB file always ends up holding exactly that data, upserted; dbt then
+        # rebuilds the marts from it.
+        meltano(
+            "run",
+            "--full-refresh",
+            "tap-cloudcommands",
+            "target-duckdb",
+            "dbt-duckdb:build",
+            env=env,
+        )
         expected = {
             **{("ssm_commands", r): len(ssm.commands(r)) for r in AWS_REGIONS},
             **{("ssm_command_invocations", r): len(ssm.invocations(r)) for r in AWS_REGIONS},
@@ -128,7 +198,10 @@ def main() -> None:
             **{("tat_invocations", r): len(tat.invocations(r)) for r in TENCENT_REGIONS},
             **{("tat_invocation_tasks", r): len(tat.invocation_tasks(r)) for r in TENCENT_REGIONS},
         }
-    print_counts(expected)
+        with duckdb.connect(str(DUCKDB_FILE), read_only=True) as con:
+            print_counts(con, expected)
+            check_marts(con, ssm, tat)
+    print(f"\nReport: {write_report(DUCKDB_FILE, REPORT_FILE).relative_to(PROJECT_ROOT)}")
 
 
 if __name__ == "__main__":

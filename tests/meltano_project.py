@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.tap_runner import HERMETIC_ENV, STRIPPED_ENV_NAMES, STRIPPED_ENV_PREFIXES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-MELTANO_PREFIXES = (*STRIPPED_ENV_PREFIXES, "MELTANO_", "TARGET_POSTGRES_")
+MELTANO_PREFIXES = (*STRIPPED_ENV_PREFIXES, "MELTANO_", "TARGET_POSTGRES_", "DBT_")
 
 
 class MeltanoUnavailableError(RuntimeError):

@@ -1,16 +1,14 @@
 """`meltano run tap-cloudcommands target-postgres` against the emulators and a real
-PostgreSQL 15, twice, checking what the warehouse holds against the emulators' truth.
+PostgreSQL 15, twice, checking what the warehouse holds against the emulators' truth;
+then with `dbt-postgres:build`, checking the dbt marts likewise.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
 import os
-from collections import Counter
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -26,11 +24,19 @@ from tests.emulators import (
 )
 from tests.meltano_project import Meltano, MeltanoUnavailableError, find_meltano, meltano_env
 from tests.postgres import PostgresUnavailableError, running_postgres
+from tests.warehouse_truth import (
+    as_utc,
+    check_rollups,
+    check_run_types,
+    check_runs,
+    readme_queries,
+)
 
 AWS_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-1"]  # as in meltano.yml
 TENCENT_REGIONS = ["ap-guangzhou", "ap-singapore"]
 STATE_ID = "emulators:tap-cloudcommands-to-target-postgres"
 SCHEMA = "cloudcommands_e2e"
+MARTS = "cloudcommands_e2e_analytics"
 
 
 def unavailable(reason: str) -> None:
@@ -76,6 +82,10 @@ def meltano(tmp_path_factory, postgres, emulators):
             "TARGET_POSTGRES_HOST": postgres["host"],
             "TARGET_POSTGRES_PORT": str(postgres["port"]),
             "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SCHEMA,
+            "DBT_POSTGRES_HOST": postgres["host"],
+            "DBT_POSTGRES_PORT": str(postgres["port"]),
+            "DBT_POSTGRES_SOURCE_SCHEMA": SCHEMA,
+            "DBT_POSTGRES_TARGET_SCHEMA": MARTS,
             "TAP_CLOUDCOMMANDS_SSM_INVOCATION_DETAILS": "true",
         },
     )
@@ -239,49 +249,6 @@ def test_meltano_invoke_discover_and_select_list(meltano):
     assert "[selected   ] tat_commands.Tags" in listing
 
 
-VIEW_SQL = Path(__file__).parents[1] / "analytics" / "cloud_command_runs.sql"
-# The view's one status vocabulary, restated here as the expectation.
-SSM_STATUS = {
-    "Pending": "pending",
-    "Delayed": "pending",
-    "InProgress": "running",
-    "Success": "success",
-    "Failed": "failed",
-    "TimedOut": "timed_out",
-    "Cancelling": "cancelling",
-    "Cancelled": "cancelled",
-}
-TAT_STATUS = {
-    "PENDING": "pending",
-    "DELIVERING": "pending",
-    "DELIVER_DELAYED": "pending",
-    "RUNNING": "running",
-    "SUCCESS": "success",
-    "FAILED": "failed",
-    "DELIVER_FAILED": "failed",
-    "START_FAILED": "failed",
-    "TIMEOUT": "timed_out",
-    "TASK_TIMEOUT": "timed_out",
-    "CANCELLING": "cancelling",
-    "CANCELLED": "cancelled",
-    "TERMINATED": "cancelled",
-}
-
-
-def as_utc(value):
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.astimezone(dt.UTC)
-
-
-def create_view(postgres):
-    with connect(postgres) as connection:
-        connection.execute(f"SET search_path TO {SCHEMA}")
-        connection.execute(VIEW_SQL.read_text())
-
-
 def add_multi_step_runs(ssm, tat):
     """Runs whose exit code and finish time need the view's rules, on both clouds."""
     # After every bookmark the earlier syncs wrote (at most their start minus 5 minutes).
@@ -336,113 +303,61 @@ def add_multi_step_runs(ssm, tat):
     return failed, running, failing_task["InvocationTaskBasicInfoSet"][0]["InvocationTaskId"]
 
 
-def view_row(postgres, cloud, run_id):
-    [row] = query(
-        postgres,
-        "select status, started_at, finished_at, exit_code "
-        f"from {SCHEMA}.cloud_command_runs where cloud = %s and run_id = %s",
-        cloud,
-        run_id,
-    )
-    return row
+def mart(postgres, table, order="1"):
+    with connect(postgres) as connection:
+        cursor = connection.execute(f"select * from {MARTS}.{table} order by {order}")
+        names = [d.name for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def test_cloud_command_runs_view_matches_the_emulators(meltano, postgres, emulators):
+def test_dbt_marts_match_the_emulators(meltano, postgres, emulators):
     ssm, tat = emulators
     failed, running, failing_task = add_multi_step_runs(ssm, tat)
-    meltano.run("run", "tap-cloudcommands", "target-postgres")
-    create_view(postgres)
+    meltano.run("run", "tap-cloudcommands", "target-postgres", "dbt-postgres:build")
+
+    runs = mart(postgres, "cloud_command_runs", "run_key")
+    assert check_runs(runs, ssm, tat, AWS_REGIONS, TENCENT_REGIONS, ssm_details=True) == []
+    assert {r["status"] for r in runs} >= {"success", "failed", "running"}
+    assert (
+        check_rollups(
+            runs,
+            mart(postgres, "daily_run_counts"),
+            mart(postgres, "failure_hotspots_by_command"),
+            mart(postgres, "failure_hotspots_by_instance"),
+        )
+        == []
+    )
+    # The same names and types as on DuckDB (the demo's warehouse).
+    types = dict(
+        query(
+            postgres,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = %s and table_name = 'cloud_command_runs' "
+            "order by ordinal_position",
+            MARTS,
+        )
+    )
+    assert check_run_types(types) == []
+    # The README's questions run as written (but for the schema) on PostgreSQL too.
+    for sql in readme_queries():
+        query(postgres, sql.replace("analytics.", f"{MARTS}."))
 
     # Exit code of the first plugin that failed; a running invocation has no exit code
     # and no finish time yet (its unfinished plugin reports -1).
-    status, started, finished, code = view_row(
-        postgres, "aws", f"{failed['CommandId']}:{failed['InstanceId']}"
-    )
-    assert (status, code) == ("failed", 2)
-    assert as_utc(finished) - as_utc(started) == dt.timedelta(minutes=3)
-    status, started, finished, code = view_row(
-        postgres, "aws", f"{running['CommandId']}:{running['InstanceId']}"
-    )
-    assert (status, finished, code) == ("running", None, None)
-    assert started is not None
+    by_run = {(r["cloud"], r["run_id"]): r for r in runs}
+    row = by_run["aws", f"{failed['CommandId']}:{failed['InstanceId']}"]
+    assert (row["status"], row["exit_code"]) == ("failed", 2)
+    assert as_utc(row["finished_at"]) - as_utc(row["started_at"]) == dt.timedelta(minutes=3)
+    assert row["duration_seconds"] == 180
+    row = by_run["aws", f"{running['CommandId']}:{running['InstanceId']}"]
+    assert (row["status"], row["finished_at"], row["exit_code"]) == ("running", None, None)
+    assert row["started_at"] is not None
     [task] = [
         t for t in tat.invocation_tasks("ap-guangzhou") if t["InvocationTaskId"] == failing_task
     ]
-    status, _, _, code = view_row(postgres, "tencent", failing_task)
-    assert status == "failed"
-    assert code == task["TaskResult"]["ExitCode"] != 0
-
-    rows = query(
-        postgres,
-        f"select cloud, region, status, count(*) from {SCHEMA}.cloud_command_runs group by 1, 2, 3",
-    )
-    expected = Counter()
-    for region in AWS_REGIONS:
-        for invocation in ssm.invocations(region):
-            expected["aws", region, SSM_STATUS[invocation["Status"]]] += 1
-    for region in TENCENT_REGIONS:
-        for task in tat.invocation_tasks(region):
-            expected["tencent", region, TAT_STATUS[task["TaskStatus"]]] += 1
-    assert {(c, r, s): n for c, r, s, n in rows} == dict(expected)
-    assert {s for _, _, s, _ in rows} >= {"success", "failed", "running"}
-
-    # One SSM run, column by column: a finished shell-script invocation with plugins.
-    commands = {c["CommandId"]: c for c in ssm.commands("eu-west-1")}
-    invocation = next(
-        i
-        for i in ssm.invocations("eu-west-1")
-        if i["Status"] == "Failed"
-        and i["CommandPlugins"]
-        and "commands" in (commands[i["CommandId"]].get("Parameters") or {})
-    )
-    [row] = query(
-        postgres,
-        "select command_id, invocation_id, run_id, instance_id, command_name, command_text, "
-        "status, raw_status, requested_at, started_at, finished_at, exit_code "
-        f"from {SCHEMA}.cloud_command_runs where cloud = 'aws' and region = 'eu-west-1' "
-        "and run_id = %s",
-        f"{invocation['CommandId']}:{invocation['InstanceId']}",
-    )
-    plugins = invocation["CommandPlugins"]
-    failing = [p for p in plugins if p.get("ResponseCode")]
-    assert row[:8] == (
-        invocation["CommandId"],
-        invocation["CommandId"],
-        f"{invocation['CommandId']}:{invocation['InstanceId']}",
-        invocation["InstanceId"],
-        invocation["DocumentName"],
-        "\n".join(commands[invocation["CommandId"]]["Parameters"]["commands"]),
-        "failed",
-        "Failed",
-    )
-    assert as_utc(row[8]) == invocation["RequestedDateTime"]
-    assert as_utc(row[9]) == min(as_utc(p["ResponseStartDateTime"]) for p in plugins)
-    assert as_utc(row[10]) == max(as_utc(p["ResponseFinishDateTime"]) for p in plugins)
-    assert row[11] == (failing[0] if failing else plugins[-1])["ResponseCode"]
-
-    # One TAT run: a task that succeeded, with its decoded command text and exit code.
-    task = next(t for t in tat.invocation_tasks("ap-singapore") if t["TaskStatus"] == "SUCCESS")
-    [row] = query(
-        postgres,
-        "select command_id, invocation_id, instance_id, command_name, command_text, status, "
-        "raw_status, requested_at, started_at, finished_at, exit_code "
-        f"from {SCHEMA}.cloud_command_runs where cloud = 'tencent' and run_id = %s",
-        task["InvocationTaskId"],
-    )
-    result = task["TaskResult"]
-    assert row[:7] == (
-        task["CommandId"],
-        task["InvocationId"],
-        task["InstanceId"],
-        task["CommandName"],
-        base64.b64decode(task["CommandDocument"]["Content"]).decode(),
-        "success",
-        "SUCCESS",
-    )
-    assert as_utc(row[7]) == as_utc(task["CreatedTime"])
-    assert as_utc(row[8]) == as_utc(result["ExecStartTime"])
-    assert as_utc(row[9]) == as_utc(result["ExecEndTime"])
-    assert row[10] == result["ExitCode"] == 0
+    row = by_run["tencent", failing_task]
+    assert row["status"] == "failed"
+    assert row["exit_code"] == task["TaskResult"]["ExitCode"] != 0
 
 
 def test_stream_maps_example_hashes_and_drops_secret_fields(meltano, emulators):
