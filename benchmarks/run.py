@@ -490,8 +490,10 @@ def accounts(runs: int, *, count: int, per_partition: int) -> list[tuple[str, st
     growth = median(rss) - median(single_rss)
     return [
         (
-            f"9. {count} accounts x 4 regions x 2 clouds x {per_partition:,} commands vs the "
-            f"same {2 * total:,} in one partition per cloud (20 ms latency, 20 calls/s)",
+            (
+                f"9. {count} accounts x 4 regions x 2 clouds x {per_partition:,} commands vs "
+                f"the same {2 * total:,} in one partition per cloud (20 ms latency, 20 calls/s)"
+            ),
             (
                 f"wall {median(walls):.2f} s vs {median(single_walls):.2f} s = {ratio:.2f} x; "
                 f"peak RSS {median(rss):.0f} MB vs {median(single_rss):.0f} MB "

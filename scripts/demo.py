@@ -11,6 +11,7 @@ running it again is safe (a full refresh upserts the same ids; dbt rebuilds the 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 import typing as t
@@ -30,6 +31,8 @@ from tests.emulators import (  # noqa: E402 - the project root must be importabl
     populate_ssm,
     populate_tat,
 )
+from tests.emulators.demo_accounts import add_demo_accounts  # noqa: E402
+from tests.emulators.sample_data import DEFAULT_SEED  # noqa: E402
 from tests.meltano_project import find_meltano  # noqa: E402
 from tests.tap_runner import tap_env  # noqa: E402
 from tests.warehouse_truth import (  # noqa: E402
@@ -46,22 +49,24 @@ TAT_PER_REGION = 90
 DUCKDB_FILE = PROJECT_ROOT / "output" / "warehouse.duckdb"
 REPORT_FILE = PROJECT_ROOT / "output" / "report.html"
 MARTS = "analytics"
+# Accounts per cloud, the emulators' default one included: one configuration reads them all.
+ACCOUNTS = 2
 COUNT_ROWS = """
-    select 'ssm_commands', region, status, count(*)
+    select 'ssm_commands', accountid, region, status, count(*)
     from cloudcommands.ssm_commands group by all
     union all
-    select 'ssm_command_invocations', region, status, count(*)
+    select 'ssm_command_invocations', accountid, region, status, count(*)
     from cloudcommands.ssm_command_invocations group by all
     union all
-    select 'tat_commands', region, commandtype, count(*)
+    select 'tat_commands', accountid, region, commandtype, count(*)
     from cloudcommands.tat_commands group by all
     union all
-    select 'tat_invocations', region, invocationstatus, count(*)
+    select 'tat_invocations', accountid, region, invocationstatus, count(*)
     from cloudcommands.tat_invocations group by all
     union all
-    select 'tat_invocation_tasks', region, taskstatus, count(*)
+    select 'tat_invocation_tasks', accountid, region, taskstatus, count(*)
     from cloudcommands.tat_invocation_tasks group by all
-    order by 1, 2, 3
+    order by 1, 2, 3, 4
 """
 SAMPLE_COLUMNS = ("cloud", "region", "instance_id", "command_name", "status", "exit_code")
 
@@ -79,23 +84,23 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, t.Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def print_counts(con: duckdb.DuckDBPyConnection, expected: dict[tuple[str, str], int]) -> None:
-    """Rows per table and region (with the status mix) from the DuckDB file.
+def print_counts(con: duckdb.DuckDBPyConnection, expected: dict[tuple[str, str, str], int]) -> None:
+    """Rows per table, account and region (with the status mix) from the DuckDB file.
 
     Raises:
         SystemExit: If the warehouse does not hold what the emulators served.
     """
-    per_region: dict[tuple[str, str], dict[str, int]] = {}
-    for table, region, kind, count in con.execute(COUNT_ROWS).fetchall():
-        per_region.setdefault((table, region), {})[kind] = count
+    per_region: dict[tuple[str, str, str], dict[str, int]] = {}
+    for table, account, region, kind, count in con.execute(COUNT_ROWS).fetchall():
+        per_region.setdefault((table, account, region), {})[kind] = count
     print(f"\nLoaded into {DUCKDB_FILE.relative_to(PROJECT_ROOT)}:\n")
-    print(f"{'table':<23} {'region':<16} {'rows':>5} {'served':>6}  breakdown")
+    print(f"{'table':<23} {'account':<13} {'region':<15} {'rows':>5} {'served':>6}  breakdown")
     mismatches = []
     for key in sorted(expected):
         kinds = per_region.get(key, {})
         rows = sum(kinds.values())
         breakdown = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
-        print(f"{key[0]:<23} {key[1]:<16} {rows:>5} {expected[key]:>6}  {breakdown}")
+        print(f"{key[0]:<23} {key[1]:<13} {key[2]:<15} {rows:>5} {expected[key]:>6}  {breakdown}")
         if rows != expected[key]:
             mismatches.append(key)
     if mismatches:
@@ -163,9 +168,44 @@ def main() -> None:
     ):
         populate_ssm(ssm, AWS_REGIONS, SSM_PER_REGION, now=now)
         populate_tat(tat, TENCENT_REGIONS, TAT_PER_REGION, now=now)
-        print(f"SSM emulator {ssm.url} ({SSM_PER_REGION} commands x {len(AWS_REGIONS)} regions)")
+        # More accounts, each with its own data and a role the default account assumes.
+        accounts = add_demo_accounts(
+            ssm,
+            tat,
+            ACCOUNTS,
+            fill_ssm=lambda account, index: populate_ssm(
+                ssm,
+                AWS_REGIONS,
+                SSM_PER_REGION,
+                now=now,
+                seed=DEFAULT_SEED + index,
+                account=account,
+            ),
+            fill_tat=lambda account, index: populate_tat(
+                tat,
+                TENCENT_REGIONS,
+                TAT_PER_REGION,
+                now=now,
+                seed=DEFAULT_SEED + index,
+                account=account,
+            ),
+        )
+        roles = {
+            cloud: [
+                {"role_arn": a["role_arn"], "external_id": a["external_id"]}
+                if a["role_arn"]
+                else {}
+                for a in accounts[cloud]["accounts"]
+            ]
+            for cloud in ("aws", "tencent")
+        }
         print(
-            f"TAT emulator {tat.url} ({TAT_PER_REGION} commands x {len(TENCENT_REGIONS)} regions)"
+            f"SSM emulator {ssm.url} ({ACCOUNTS} accounts x {len(AWS_REGIONS)} regions x "
+            f"{SSM_PER_REGION} commands)"
+        )
+        print(
+            f"TAT emulator {tat.url} ({ACCOUNTS} accounts x {len(TENCENT_REGIONS)} regions x "
+            f"{TAT_PER_REGION} commands)"
         )
         env = tap_env(
             {
@@ -173,7 +213,11 @@ def main() -> None:
                 "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
                 "MELTANO_CLI_LOG_LEVEL": "warning",
                 "TAP_CLOUDCOMMANDS_AWS_ENDPOINT_URL": ssm.url,
+                "TAP_CLOUDCOMMANDS_AWS_STS_ENDPOINT_URL": ssm.url,
+                "TAP_CLOUDCOMMANDS_AWS_ACCOUNTS": json.dumps(roles["aws"]),
                 "TAP_CLOUDCOMMANDS_TENCENT_ENDPOINT_URL": tat.url,
+                "TAP_CLOUDCOMMANDS_TENCENT_STS_ENDPOINT_URL": tat.url,
+                "TAP_CLOUDCOMMANDS_TENCENT_ACCOUNTS": json.dumps(roles["tencent"]),
                 # Plugin steps give AWS runs their start, finish and exit code.
                 "TAP_CLOUDCOMMANDS_SSM_INVOCATION_DETAILS": "true",
             }
@@ -192,11 +236,26 @@ def main() -> None:
             env=env,
         )
         expected = {
-            **{("ssm_commands", r): len(ssm.commands(r)) for r in AWS_REGIONS},
-            **{("ssm_command_invocations", r): len(ssm.invocations(r)) for r in AWS_REGIONS},
-            **{("tat_commands", r): len(tat.commands(r)) for r in TENCENT_REGIONS},
-            **{("tat_invocations", r): len(tat.invocations(r)) for r in TENCENT_REGIONS},
-            **{("tat_invocation_tasks", r): len(tat.invocation_tasks(r)) for r in TENCENT_REGIONS},
+            (table, a, r): len(served(r, account=a))
+            for emulator, regions, tables in (
+                (
+                    ssm,
+                    AWS_REGIONS,
+                    {"ssm_commands": ssm.commands, "ssm_command_invocations": ssm.invocations},
+                ),
+                (
+                    tat,
+                    TENCENT_REGIONS,
+                    {
+                        "tat_commands": tat.commands,
+                        "tat_invocations": tat.invocations,
+                        "tat_invocation_tasks": tat.invocation_tasks,
+                    },
+                ),
+            )
+            for a in emulator.accounts()
+            for r in regions
+            for table, served in tables.items()
         }
         with duckdb.connect(str(DUCKDB_FILE), read_only=True) as con:
             print_counts(con, expected)

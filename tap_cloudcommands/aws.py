@@ -19,6 +19,7 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.loaders import Loader
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from tap_cloudcommands import __name__ as package_name
@@ -113,9 +114,22 @@ def utc_timestamp(value: str | float) -> dt.datetime:
     return botocore_parse_timestamp(value)
 
 
+_LOADER_LOCK = threading.Lock()
+_SHARED_LOADER: list[Loader] = []
+
+
 def botocore_session() -> botocore.session.Session:
-    """A botocore session whose clients parse timestamps with :func:`utc_timestamp`."""
+    """A botocore session whose clients parse timestamps with :func:`utc_timestamp`.
+
+    Every session shares one data loader: each would otherwise parse and keep its own
+    copy of the service models and endpoint data, several MB per account
+    (BENCHMARKS.md, scenario 9).
+    """
     session = botocore.session.Session()
+    with _LOADER_LOCK:
+        if not _SHARED_LOADER:
+            _SHARED_LOADER.append(session.get_component("data_loader"))
+        session.register_component("data_loader", _SHARED_LOADER[0])
     session.get_component("response_parser_factory").set_parser_defaults(
         timestamp_parser=utc_timestamp
     )

@@ -104,15 +104,17 @@ def as_utc(value: t.Any) -> dt.datetime | None:
 
 def expected_status_counts(
     ssm: SSMEmulator, tat: TATEmulator, aws_regions: list[str], tencent_regions: list[str]
-) -> Counter[tuple[str, str, str]]:
-    """Runs per (cloud, region, unified status) that the emulators hold."""
-    expected: Counter[tuple[str, str, str]] = Counter()
-    for region in aws_regions:
-        for invocation in ssm.invocations(region):
-            expected["aws", region, SSM_STATUS[invocation["Status"]]] += 1
-    for region in tencent_regions:
-        for task in tat.invocation_tasks(region):
-            expected["tencent", region, TAT_STATUS[task["TaskStatus"]]] += 1
+) -> Counter[tuple[str, str, str, str]]:
+    """Runs per (cloud, account, region, unified status) the emulators hold, every account."""
+    expected: Counter[tuple[str, str, str, str]] = Counter()
+    for account in ssm.accounts():
+        for region in aws_regions:
+            for invocation in ssm.invocations(region, account=account):
+                expected["aws", account, region, SSM_STATUS[invocation["Status"]]] += 1
+    for account in tat.accounts():
+        for region in tencent_regions:
+            for task in tat.invocation_tasks(region, account=account):
+                expected["tencent", account, region, TAT_STATUS[task["TaskStatus"]]] += 1
     return expected
 
 
@@ -177,10 +179,10 @@ def check_runs(
     if rows and set(rows[0]) != set(RUN_COLUMNS):
         problems.append(f"columns {sorted(rows[0])} are not {sorted(RUN_COLUMNS)}")
         return problems
-    got = Counter((r["cloud"], r["region"], r["status"]) for r in rows)
+    got = Counter((r["cloud"], r["account_id"], r["region"], r["status"]) for r in rows)
     compare(
         problems,
-        "runs per cloud, region and status",
+        "runs per cloud, account, region and status",
         dict(got),
         dict(expected_status_counts(ssm, tat, aws_regions, tencent_regions)),
     )
@@ -197,16 +199,17 @@ def check_aws_run(
     """One failed shell-script SSM run, column by column."""
     problems: list[str] = []
     region = regions[-1]
-    commands = {c["CommandId"]: c for c in ssm.commands(region)}
+    account = ssm.accounts()[-1]
+    commands = {c["CommandId"]: c for c in ssm.commands(region, account=account)}
     invocation = next(
         i
-        for i in ssm.invocations(region)
+        for i in ssm.invocations(region, account=account)
         if i["Status"] == "Failed"
         and i["CommandPlugins"]
         and "commands" in (commands[i["CommandId"]].get("Parameters") or {})
     )
     command_id, instance_id = invocation["CommandId"], invocation["InstanceId"]
-    key = f"aws::{region}:{command_id}:{instance_id}"
+    key = f"aws:{account}:{region}:{command_id}:{instance_id}"
     row = by_key.get(key)
     if row is None:
         return [f"no row {key}"]
@@ -216,7 +219,7 @@ def check_aws_run(
     finished = max((as_utc(p["ResponseFinishDateTime"]) for p in plugins), default=None)
     want = {
         "cloud": "aws",
-        "account_id": invocation.get("AccountId"),
+        "account_id": account,
         "region": region,
         "command_id": command_id,
         "invocation_id": command_id,
@@ -249,8 +252,11 @@ def check_tat_run(by_key: dict[str, Row], tat: TATEmulator, regions: list[str]) 
     """One successful TAT run, column by column (decoded command text, exit code)."""
     problems: list[str] = []
     region = regions[-1]
-    task = next(t for t in tat.invocation_tasks(region) if t["TaskStatus"] == "SUCCESS")
-    key = f"tencent::{region}:{task['InvocationId']}:{task['InstanceId']}"
+    account = tat.accounts()[-1]
+    task = next(
+        t for t in tat.invocation_tasks(region, account=account) if t["TaskStatus"] == "SUCCESS"
+    )
+    key = f"tencent:{account}:{region}:{task['InvocationId']}:{task['InstanceId']}"
     row = by_key.get(key)
     if row is None:
         return [f"no row {key}"]
@@ -258,7 +264,7 @@ def check_tat_run(by_key: dict[str, Row], tat: TATEmulator, regions: list[str]) 
     started, finished = as_utc(result["ExecStartTime"]), as_utc(result["ExecEndTime"])
     want = {
         "cloud": "tencent",
-        "account_id": task.get("AccountId"),
+        "account_id": account,
         "region": region,
         "command_id": task["CommandId"],
         "invocation_id": task["InvocationId"],
