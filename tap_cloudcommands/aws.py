@@ -438,6 +438,15 @@ class AWSConnector:
                 )
             return self._clients[region]
 
+    def release(self, region: str) -> None:
+        """Drop a region's client once its partition is read (memory stays flat per account).
+
+        Args:
+            region: The region whose partition is done; a later stream makes a new client.
+        """
+        with self._lock:
+            self._clients.pop(region, None)
+
     def list_pages(  # noqa: PLR0913 - the request's parts
         self,
         region: str,

@@ -550,6 +550,9 @@ class RegionPartitionedStream(Stream):
             if feed is not None:
                 feed.close()
                 self._feeds.pop(where, None)
+                # Its client is made again if another stream reads this partition: a
+                # client per account and region kept to the end would grow with both.
+                self.connector(context).release(region)
             self.summary.add(
                 self.scope.cloud,
                 where,

@@ -365,6 +365,15 @@ class TencentConnector:
                 )
             return self._clients[region]
 
+    def release(self, region: str) -> None:
+        """Drop a region's client once its partition is read (its limiters stay).
+
+        Args:
+            region: The region whose partition is done; a later stream makes a new client.
+        """
+        with self._lock:
+            self._clients.pop(region, None)
+
     def limiter(self, region: str, action: str) -> SlidingWindowRateLimiter:
         """Return the rate limiter of one API in one region (TAT limits each API apart).
 
