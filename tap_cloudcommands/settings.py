@@ -13,6 +13,12 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
+from tap_cloudcommands.audit import (
+    DEFAULT_CLOUDAUDIT_REGION,
+    DEFAULT_CLOUDAUDIT_REQUESTS_PER_SECOND,
+    DEFAULT_CLOUDTRAIL_REQUESTS_PER_SECOND,
+    DEFAULT_DELIVERY_DELAY_SECONDS,
+)
 from tap_cloudcommands.aws import DEFAULT_MAX_ATTEMPTS as DEFAULT_AWS_MAX_ATTEMPTS
 from tap_cloudcommands.aws import SSM_MAX_PAGE_SIZE
 from tap_cloudcommands.streams import (
@@ -195,6 +201,51 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Longest TaskResult.Output emitted, in characters; longer output is "
         "cut and TaskResult.OutputCapped set.",
     ),
+    # Audit trails (audit.py)
+    _endpoint_url("aws_cloudtrail_endpoint_url", "http://127.0.0.1:9000"),
+    th.Property(
+        "cloudtrail_requests_per_second",
+        th.IntegerType(minimum=1, maximum=DEFAULT_CLOUDTRAIL_REQUESTS_PER_SECOND),
+        default=DEFAULT_CLOUDTRAIL_REQUESTS_PER_SECOND,
+        description="Most LookupEvents calls per second per region (CloudTrail allows 2 "
+        "per account and region).",
+    ),
+    th.Property(
+        "cloudtrail_delivery_delay_seconds",
+        th.IntegerType(minimum=0, maximum=86_400),
+        default=DEFAULT_DELIVERY_DELAY_SECONDS,
+        description="How late CloudTrail may deliver an event (it documents about 5 "
+        "minutes on average, not guaranteed): the aws_send_command_events bookmark stays "
+        "this far behind the sync start, so late events are read by the next sync.",
+    ),
+    _endpoint_url("tencent_cloudaudit_endpoint_url", "http://127.0.0.1:9001"),
+    th.Property(
+        "tencent_cloudaudit_region",
+        th.StringType(pattern=TENCENT_REGION_PATTERN),
+        default=DEFAULT_CLOUDAUDIT_REGION,
+        description="Region whose CloudAudit endpoint tat_audit_events queries (its "
+        "Region field).",
+    ),
+    th.Property(
+        "cloudaudit_requests_per_second",
+        th.IntegerType(minimum=1, maximum=DEFAULT_CLOUDAUDIT_REQUESTS_PER_SECOND),
+        default=DEFAULT_CLOUDAUDIT_REQUESTS_PER_SECOND,
+        description="Most CloudAudit LookUpEvents calls per second (CloudAudit documents 20).",
+    ),
+    th.Property(
+        "cloudaudit_delivery_delay_seconds",
+        th.IntegerType(minimum=0, maximum=86_400),
+        default=DEFAULT_DELIVERY_DELAY_SECONDS,
+        description="How late CloudAudit may deliver an event: the tat_audit_events "
+        "bookmark stays this far behind the sync start.",
+    ),
+    th.Property(
+        "audit_raw_events",
+        th.BooleanType,
+        default=False,
+        description="Also emit each audit event's raw JSON (CloudTrailEvent, "
+        "CloudAuditEvent). It holds the request parameters, which may hold secrets.",
+    ),
 ).to_dict()
 
 # The tap's own settings; the SDK later appends its built-in ones to CONFIG_SCHEMA.
@@ -261,7 +312,13 @@ def settings_errors(
     ]
     errors += [
         f"{name} {config[name]!r} must be scheme and host[:port], e.g. http://127.0.0.1:9000"
-        for name in ("aws_endpoint_url", "aws_sts_endpoint_url", "tencent_endpoint_url")
+        for name in (
+            "aws_endpoint_url",
+            "aws_sts_endpoint_url",
+            "tencent_endpoint_url",
+            "aws_cloudtrail_endpoint_url",
+            "tencent_cloudaudit_endpoint_url",
+        )
         if config.get(name) and not _is_endpoint_url(config[name])
     ]
     errors += _sts_endpoint_errors(config, os.environ if environ is None else environ)

@@ -10,6 +10,7 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
+from tap_cloudcommands.audit import AWSSendCommandEventsStream
 from tap_cloudcommands.aws import AWSConnector
 from tap_cloudcommands.client import OnceLog
 from tap_cloudcommands.errors import CloudCommandsError
@@ -37,6 +38,8 @@ SYNC_ORDER = (
     TATCommandsStream.name,
     TATInvocationsStream.name,
     TATInvocationTasksStream.name,
+    # Audit trails last: who ran the commands above.
+    AWSSendCommandEventsStream.name,
 )
 # The SDKs log request headers at DEBUG, and those carry the access key id.
 QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "tencentcloud_sdk_common", "s3transfer")
@@ -104,6 +107,7 @@ class TapCloudCommands(Tap):
             TATCommandsStream(self, tencent),
             TATInvocationsStream(self, tencent),
             TATInvocationTasksStream(self, tencent),
+            AWSSendCommandEventsStream(self, aws),
         ]
         # What every stream would say, said once per sync (the SDK's sync_all is final).
         once = OnceLog(self.logger)

@@ -39,6 +39,12 @@ if TYPE_CHECKING:
 DEFAULT_SEED = 20260101
 # Execution history draws from its own generator, so that the commands stay pinned.
 HISTORY_SEED_OFFSET = 0x5EED
+# Audit events draw from their own generator: turning them on changes no other sample.
+AUDIT_SEED_OFFSET = 0xA0D1
+# About one run in this many has no audit event (a trail that was off, another account).
+AUDIT_GAP_ONE_IN = 6
+# Audit events are delivered up to this late (CloudTrail: "about 5 minutes" on average).
+AUDIT_MAX_DELAY_SECONDS = 600
 # Defaults of the history sizes (see populate_ssm / populate_tat).
 DEFAULT_SSM_INVOCATIONS_PER_REGION: int | None = None  # every command's invocations
 DEFAULT_TAT_INVOCATIONS_PER_REGION = 2000  # at most; never more than the commands
@@ -270,6 +276,7 @@ def populate_ssm(
     prerender: bool = False,
     invocations: bool = True,
     invocations_per_region: int | None = DEFAULT_SSM_INVOCATIONS_PER_REGION,
+    audit_events: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
     """Fill an SSM emulator with realistic commands and their invocations.
 
@@ -292,12 +299,16 @@ def populate_ssm(
             ``emulator.invocations(region)``.
         invocations_per_region: At most this many invocations per region (None = no
             cap): the newest commands get theirs first, each command all or none.
+        audit_events: Also store a CloudTrail SendCommand event (``emulator.trail``) for
+            about five commands in six: same CommandId and time, by an IAM user or an
+            assumed role, delivered up to 10 minutes late.
 
     Returns:
         The stored commands (copies) by region.
     """
     rng = SeededRandom(seed)
     history = SeededRandom(seed + HISTORY_SEED_OFFSET)
+    audit = SeededRandom(seed + AUDIT_SEED_OFFSET)
     created: dict[str, list[dict[str, Any]]] = {}
     with gc_paused():
         for region in regions:
@@ -310,8 +321,37 @@ def populate_ssm(
                 )
             if invocations and invocations_per_region != 0:
                 _fill_ssm_invocations(emulator, region, instances, history, invocations_per_region)
+            if audit_events:
+                _fill_send_command_events(emulator, region, audit)
         emulator.warm(created, render=prerender)
     return created
+
+
+_AUDIT_PRINCIPALS = (
+    {"user_arn": "arn:aws:iam::123456789012:user/alice", "username": "alice"},
+    {"user_arn": "arn:aws:iam::123456789012:user/bob", "username": "bob"},
+    {
+        "user_arn": "arn:aws:sts::123456789012:assumed-role/ops-automation/deploy-bot",
+        "identity_type": "AssumedRole",
+        "session_issuer_arn": "arn:aws:iam::123456789012:role/ops-automation",
+        "username": "ops-automation",
+        "access_key_id": "ASIAEXAMPLEROLE00001",
+    },
+)
+
+
+def _fill_send_command_events(emulator: SSMEmulator, region: str, rng: random.Random) -> None:
+    for command in emulator.commands(region):
+        if rng.randrange(AUDIT_GAP_ONE_IN) == 0:
+            continue
+        principal = rng.choice(_AUDIT_PRINCIPALS)
+        emulator.trail.add_send_command_event(
+            region,
+            command,
+            delay=timedelta(seconds=rng.uniform(0, AUDIT_MAX_DELAY_SECONDS)),
+            source_ip=f"198.51.100.{rng.randint(1, 254)}",
+            **principal,
+        )
 
 
 def _fill_ssm_invocations(

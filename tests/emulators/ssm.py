@@ -24,6 +24,7 @@ from .base import (
     Reply,
     RequestRejectedError,
 )
+from .cloudtrail import CLOUDTRAIL_TARGET_PREFIX, CloudTrail
 from .ssm_invocations import (
     command_counts,
     default_plugin,
@@ -101,6 +102,8 @@ class SSMEmulator(EmulatorServer):
         self.expired_session_tokens: set[str] = set()
         self.required_external_id: str | None = None
         self.issued_credentials: list[IssuedCredentials] = []
+        # CloudTrail LookupEvents, served on this port too (cloudtrail.py).
+        self.trail = CloudTrail()
         self._store = CommandStore("RequestedDateTime")
         self._invocations = CommandStore(
             "RequestedDateTime", id_field=("CommandId", "InstanceId"), group_field="CommandId"
@@ -409,6 +412,8 @@ class SSMEmulator(EmulatorServer):
                 if (target or "").startswith(SSM_TARGET_PREFIX + ".")
                 else ""
             )
+            if (target or "").startswith(CLOUDTRAIL_TARGET_PREFIX + "."):
+                action = (target or "").rpartition(".")[2]
             try:
                 params = json.loads(body or b"{}")
             except ValueError:
@@ -485,6 +490,8 @@ class SSMEmulator(EmulatorServer):
                 return self._dispatch_sts(request)
             except StsError as error:
                 return error_reply(error)
+        if (request.headers.get("X-Amz-Target") or "").startswith(CLOUDTRAIL_TARGET_PREFIX):
+            return self.trail.answer(request)
         if request.action == "ListCommandInvocations":
             return self._list_command_invocations(request)
         if request.action != "ListCommands":
