@@ -36,7 +36,7 @@ if t.TYPE_CHECKING:
 # a run, CancelCommand stops one. Other SSM events (StartSession, CreateAssociation, ...)
 # are not Run Command.
 CLOUDTRAIL_EVENT_NAMES = ("SendCommand", "CancelCommand")
-# LookupEvents: "You can look up events that occurred in a Region within the last 90 days."
+# The LookupEvents reference: events of "a Region within the last 90 days" can be read.
 CLOUDTRAIL_RETENTION = dt.timedelta(days=90)
 # A minute inside the retention, so a StartTime computed here is still inside it when the
 # request arrives.
@@ -46,7 +46,7 @@ DEFAULT_CLOUDTRAIL_REQUESTS_PER_SECOND = 2
 # CloudTrail "typically delivers logs within an average of about 5 minutes of an API call.
 # This time is not guaranteed": three times that by default.
 DEFAULT_DELIVERY_DELAY_SECONDS = 900
-# CloudAudit LookUpEvents: "默认接口请求频率限制：20次/秒" (20 requests per second).
+# CloudAudit LookUpEvents documents a default limit of 20 requests per second.
 DEFAULT_CLOUDAUDIT_REQUESTS_PER_SECOND = 20
 DEFAULT_CLOUDAUDIT_REGION = "ap-guangzhou"
 # The value CloudTrail writes in place of parameters it does not log.
@@ -140,9 +140,7 @@ def _parameters(value: object) -> dict[str, list[str]] | None:
     if not isinstance(value, dict):
         return None  # HIDDEN_DUE_TO_SECURITY_REASONS, or absent
     return {
-        str(name): [str(item) for item in values]
-        if isinstance(values, list)
-        else [str(values)]
+        str(name): [str(item) for item in values] if isinstance(values, list) else [str(values)]
         for name, values in value.items()
     }
 
@@ -157,9 +155,7 @@ def _targets(value: object) -> list[dict[str, t.Any]] | None:
     ]
 
 
-def send_command_record(
-    event: dict[str, t.Any], region: str, *, raw: bool
-) -> dict[str, t.Any]:
+def send_command_record(event: dict[str, t.Any], region: str, *, raw: bool) -> dict[str, t.Any]:
     """Flatten one LookupEvents event into an ``aws_send_command_events`` record.
 
     Args:

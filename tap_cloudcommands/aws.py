@@ -442,9 +442,7 @@ class AWSConnector:
                 hint="check the network, aws_endpoint_url and the credential source",
             ) from None
 
-    def _api_error(
-        self, region: str, exc: ClientError, *, hint: str = AUTH_HINT
-    ) -> CloudAPIError:
+    def _api_error(self, region: str, exc: ClientError, *, hint: str = AUTH_HINT) -> CloudAPIError:
         error = exc.response.get("Error", {})
         code = str(error.get("Code") or "Unknown")
         message = self._redact(str(error.get("Message") or exc))

@@ -202,7 +202,13 @@ CONFIG_SCHEMA = th.PropertiesList(
         "cut and TaskResult.OutputCapped set.",
     ),
     # Audit trails (audit.py)
-    _endpoint_url("aws_cloudtrail_endpoint_url", "http://127.0.0.1:9000"),
+    th.Property(
+        "aws_cloudtrail_endpoint_url",
+        th.StringType(pattern=ENDPOINT_URL_PATTERN),
+        description="Scheme and host[:port] of the CloudTrail endpoint for "
+        "aws_send_command_events, e.g. http://127.0.0.1:9000. Unset: the public endpoint, "
+        "except with aws_endpoint_url set, when the stream calls nothing.",
+    ),
     th.Property(
         "cloudtrail_requests_per_second",
         th.IntegerType(minimum=1, maximum=DEFAULT_CLOUDTRAIL_REQUESTS_PER_SECOND),
@@ -218,13 +224,18 @@ CONFIG_SCHEMA = th.PropertiesList(
         "minutes on average, not guaranteed): the aws_send_command_events bookmark stays "
         "this far behind the sync start, so late events are read by the next sync.",
     ),
-    _endpoint_url("tencent_cloudaudit_endpoint_url", "http://127.0.0.1:9001"),
+    th.Property(
+        "tencent_cloudaudit_endpoint_url",
+        th.StringType(pattern=ENDPOINT_URL_PATTERN),
+        description="Scheme and host[:port] of the CloudAudit endpoint for "
+        "tat_audit_events, e.g. http://127.0.0.1:9001. Unset: the public endpoint, except "
+        "with tencent_endpoint_url set, when the stream calls nothing.",
+    ),
     th.Property(
         "tencent_cloudaudit_region",
         th.StringType(pattern=TENCENT_REGION_PATTERN),
         default=DEFAULT_CLOUDAUDIT_REGION,
-        description="Region whose CloudAudit endpoint tat_audit_events queries (its "
-        "Region field).",
+        description="Region whose CloudAudit endpoint tat_audit_events queries (its Region field).",
     ),
     th.Property(
         "cloudaudit_requests_per_second",

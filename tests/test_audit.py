@@ -13,7 +13,6 @@ from tap_cloudcommands.audit import send_command_record
 from tap_cloudcommands.settings import settings_errors
 from tap_cloudcommands.timestamps import parse_timestamp
 from tests.conftest import emulator_config
-from tests.test_core import catalog_selecting
 from tests.emulators import Fault, populate_ssm
 from tests.tap_runner import run_tap
 
@@ -30,6 +29,17 @@ def now() -> dt.datetime:
 def aws_config(ssm, **extra):
     config = emulator_config(ssm, None) | {"aws_cloudtrail_endpoint_url": ssm.url}
     return config | extra
+
+
+def catalog_selecting(tmp_path, config, *names):
+    """The discovered catalog with only the named streams selected (as test_core's,
+    whose import would start that module's emulators)."""
+    catalog = json.loads(run_tap(tmp_path, config, args=["--discover"]).stdout)
+    for stream in catalog["streams"]:
+        for entry in stream["metadata"]:
+            if entry["breadcrumb"] == []:
+                entry["metadata"]["selected"] = stream["tap_stream_id"] in names
+    return catalog
 
 
 def lookups(ssm, region=None):
@@ -140,9 +150,7 @@ def test_late_delivered_event_arrives_in_a_later_sync(tmp_path, ssm, delay_secon
     # Sent 7 minutes ago, delivered only after the first sync: with the bookmark held
     # 900 s back the next sync reads it; with no delay setting it is behind the bookmark.
     command = ssm.add_command("us-east-1", RequestedDateTime=now() - dt.timedelta(minutes=7))
-    late = ssm.trail.add_send_command_event(
-        "us-east-1", command, delay=dt.timedelta(days=1)
-    )
+    late = ssm.trail.add_send_command_event("us-east-1", command, delay=dt.timedelta(days=1))
     config = aws_config(ssm, cloudtrail_delivery_delay_seconds=delay_seconds)
     first = run_tap(tmp_path, config)
     assert first.returncode == 0, first.stderr

@@ -138,7 +138,7 @@ class CloudTrail:
         self._lock = threading.Lock()
 
     # ----------------------------------------------------------------- data
-    def add_event(  # noqa: PLR0913 - an event's parts
+    def add_event(
         self,
         region: str,
         *,
@@ -256,7 +256,9 @@ class CloudTrail:
                 "instanceIds": instance_ids,
             }
         }
-        resources = [{"ResourceType": "AWS::EC2::Instance", "ResourceName": i} for i in instance_ids]
+        resources = [
+            {"ResourceType": "AWS::EC2::Instance", "ResourceName": i} for i in instance_ids
+        ]
         return self.add_event(
             region,
             event_name="SendCommand",
@@ -293,7 +295,10 @@ class CloudTrail:
         except CloudTrailApiError as error:
             return json_error(error.code, error.message)
         return Reply(
-            200, json.dumps(body).encode(), JSON_CONTENT_TYPE, {"x-amzn-RequestId": str(uuid.uuid4())}
+            200,
+            json.dumps(body).encode(),
+            JSON_CONTENT_TYPE,
+            {"x-amzn-RequestId": str(uuid.uuid4())},
         )
 
     def lookup_events(self, region: str, params: dict[str, Any]) -> dict[str, Any]:
