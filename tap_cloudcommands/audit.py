@@ -22,6 +22,7 @@ from typing_extensions import override
 
 from tap_cloudcommands.client import RegionPartitionedStream
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
+from tap_cloudcommands.tencent import TransientResponseError
 from tap_cloudcommands.timestamps import UTC, instant_and_text
 
 if t.TYPE_CHECKING:
@@ -31,6 +32,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.tap_base import Tap
 
     from tap_cloudcommands.aws import AWSConnector
+    from tap_cloudcommands.tencent import TencentConnector
 
 # The Run Command events of CloudTrail (eventSource ssm.amazonaws.com): SendCommand starts
 # a run, CancelCommand stops one. Other SSM events (StartSession, CreateAssociation, ...)
@@ -49,6 +51,19 @@ DEFAULT_DELIVERY_DELAY_SECONDS = 900
 # CloudAudit LookUpEvents documents a default limit of 20 requests per second.
 DEFAULT_CLOUDAUDIT_REQUESTS_PER_SECOND = 20
 DEFAULT_CLOUDAUDIT_REGION = "ap-guangzhou"
+# The TAT events that start runs (RunCommand, InvokeCommand: each creates an invocation),
+# schedule them (CreateInvoker: its runs later come from the invoker), or stop one
+# (CancelInvocation); all are in CloudAudit's list of audited TAT operations.
+CLOUDAUDIT_EVENT_NAMES = ("RunCommand", "InvokeCommand", "CreateInvoker", "CancelInvocation")
+# CloudAudit keeps 90 days, and a query spans less than 30 days (DescribeEvents reference;
+# LookUpEvents states neither): windows of 7 days stay well inside both.
+CLOUDAUDIT_RETENTION = dt.timedelta(days=90)
+CLOUDAUDIT_WINDOW = dt.timedelta(days=7)
+CLOUDAUDIT_MAX_PAGE_SIZE = 50
+CLOUDAUDIT_AUTH_HINT = (
+    "check the Tencent credentials, and that the CAM policy allows cloudaudit:LookUpEvents "
+    "(or deselect tat_audit_events)"
+)
 # The value CloudTrail writes in place of parameters it does not log.
 HIDDEN_VALUE = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
@@ -121,8 +136,85 @@ AWS_SEND_COMMAND_EVENT_SCHEMA = th.PropertiesList(
 ).to_dict()
 
 
+TAT_AUDIT_EVENT_SCHEMA = th.PropertiesList(
+    th.Property(
+        "Region",
+        th.StringType,
+        required=True,
+        description="The CloudAudit region queried (tencent_cloudaudit_region).",
+    ),
+    th.Property("EventId", th.StringType, required=True, description="CloudAudit event id."),
+    th.Property(
+        "EventTime",
+        th.DateTimeType,
+        description="When the API call was made (UTC); the replication key.",
+    ),
+    th.Property(
+        "EventName",
+        th.StringType,
+        description="RunCommand, InvokeCommand, CreateInvoker or CancelInvocation.",
+    ),
+    th.Property("EventRegion", th.StringType, description="Region of the call."),
+    th.Property("ResourceRegion", th.StringType),
+    th.Property("EventSource", th.StringType),
+    th.Property(
+        "Username",
+        th.StringType,
+        description="root for the main account, the sub-account id, or roleUser.",
+    ),
+    th.Property("SecretId", th.StringType, description="The SecretId that signed the call."),
+    th.Property(
+        "EventAccountId", th.StringType, description="The event's AccountID (main account UIN)."
+    ),
+    th.Property("PrincipalId", th.StringType, description="userIdentity.principalId."),
+    th.Property("SourceIPAddress", th.StringType),
+    th.Property("UserAgent", th.StringType),
+    th.Property("RequestId", th.StringType, description="The event's RequestID."),
+    th.Property("ErrorCode", th.IntegerType, description="0 for success."),
+    th.Property(
+        "InvocationId",
+        th.StringType,
+        description="From responseElements (RunCommand, InvokeCommand), else "
+        "requestParameters (CancelInvocation); null for CreateInvoker.",
+    ),
+    th.Property("CommandId", th.StringType),
+    th.Property("InstanceIds", th.ArrayType(th.StringType)),
+    th.Property(
+        "RequestedBy",
+        th.StringType,
+        description="The principal: userIdentity.principalId (UIN of the account, "
+        "sub-account or role), else userIdentity.userName, else Username.",
+    ),
+    th.Property(
+        "CloudAuditEvent",
+        th.StringType,
+        description="The raw event JSON (audit_raw_events only). May hold secrets.",
+    ),
+).to_dict()
+
+
 def _mapping(value: object) -> dict[str, t.Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _json_mapping(value: object) -> dict[str, t.Any]:
+    """An object given as an object or as JSON text (CloudAudit nests JSON text)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    mapping = _mapping(value)
+    # API 3.0 answers wrap their members in "Response".
+    inner = mapping.get("Response")
+    return inner if isinstance(inner, dict) else mapping
+
+
+def _cloudaudit_time(value: object) -> object:
+    """CloudAudit's EventTime: Unix seconds, as a number or as digits."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return value
 
 
 def _text(value: object) -> str | None:
@@ -204,6 +296,55 @@ def send_command_record(event: dict[str, t.Any], region: str, *, raw: bool) -> d
         "ErrorMessage": _text(detail.get("errorMessage")),
         "RequestedBy": arn or issuer_arn or username,
         "CloudTrailEvent": text if raw and isinstance(text, str) else None,
+    }
+
+
+def tat_audit_record(event: dict[str, t.Any], region: str, *, raw: bool) -> dict[str, t.Any]:
+    """Flatten one LookUpEvents event into a ``tat_audit_events`` record.
+
+    The invocation id is ``InvocationId`` of the event's ``responseElements`` (what
+    RunCommand and InvokeCommand answer), else of its ``requestParameters`` (what
+    CancelInvocation is asked); each may be JSON text or an object, and a
+    ``Response`` wrapper is looked through.
+
+    Args:
+        event: One ``Events`` item (CloudAuditEvent is JSON text).
+        region: The CloudAudit region queried.
+        raw: Keep the raw ``CloudAuditEvent`` text (``audit_raw_events``).
+
+    Returns:
+        The record; fields the event lacks are null.
+    """
+    text = event.get("CloudAuditEvent")
+    detail = _json_mapping(text) if isinstance(text, str) else {}
+    identity = _json_mapping(detail.get("userIdentity"))
+    request = _json_mapping(detail.get("requestParameters"))
+    response = _json_mapping(detail.get("responseElements"))
+    username = _text(event.get("Username"))
+    principal = _text(str(p)) if (p := identity.get("principalId")) is not None else None
+    error_code = event.get("ErrorCode")
+    return {
+        "Region": region,
+        "EventId": event.get("EventId"),
+        "EventTime": _cloudaudit_time(event.get("EventTime")),
+        "EventName": event.get("EventName"),
+        "EventRegion": event.get("EventRegion"),
+        "ResourceRegion": event.get("ResourceRegion"),
+        "EventSource": event.get("EventSource"),
+        "Username": username,
+        "SecretId": event.get("SecretId"),
+        "EventAccountId": None if event.get("AccountID") is None else str(event["AccountID"]),
+        "PrincipalId": principal,
+        "SourceIPAddress": _text(event.get("SourceIPAddress"))
+        or _text(detail.get("sourceIPAddress")),
+        "UserAgent": _text(detail.get("userAgent")),
+        "RequestId": event.get("RequestID"),
+        "ErrorCode": error_code if isinstance(error_code, int) else None,
+        "InvocationId": _text(response.get("InvocationId")) or _text(request.get("InvocationId")),
+        "CommandId": _text(response.get("CommandId")) or _text(request.get("CommandId")),
+        "InstanceIds": _strings(request.get("InstanceIds")),
+        "RequestedBy": principal or _text(identity.get("userName")) or username,
+        "CloudAuditEvent": text if raw and isinstance(text, str) else None,
     }
 
 
@@ -374,6 +515,149 @@ class AWSSendCommandEventsStream(AuditStream):
             if self.conform(record, region) is None:
                 continue
             # StartTime is inclusive; an endpoint that ignores it must not move anything.
+            if start is not None and instant is not None and instant < start:
+                continue
+            yield record
+        self.finish_region(context)
+
+
+class TATAuditEventsStream(AuditStream):
+    """CloudAudit events that run, schedule or cancel TAT commands: who asked for them.
+
+    CloudAudit is queried in one region (``tencent_cloudaudit_region``, the partition)
+    and answers for the whole account; ``EventRegion`` says where each call went. One
+    LookUpEvents query per event name and 7-day window, 50 events per page, at most
+    ``cloudaudit_requests_per_second`` calls per second.
+    """
+
+    name = "tat_audit_events"
+    schema = TAT_AUDIT_EVENT_SCHEMA
+    regions_setting = "tencent_regions"
+    retention = CLOUDAUDIT_RETENTION
+    delay_setting = "cloudaudit_delivery_delay_seconds"
+    rate_setting = "cloudaudit_requests_per_second"
+    default_rate = DEFAULT_CLOUDAUDIT_REQUESTS_PER_SECOND
+    endpoint_setting = "tencent_cloudaudit_endpoint_url"
+    base_endpoint_setting = "tencent_endpoint_url"
+
+    def __init__(self, tap: Tap, connector: TencentConnector) -> None:
+        """Attach the Tencent connector shared by the tap's Tencent streams.
+
+        Args:
+            tap: The tap.
+            connector: Credentials, retries and clients for Tencent Cloud.
+        """
+        super().__init__(tap)
+        self.connector = connector
+        self.clock = connector.clock
+        self._starts: dict[str, dt.datetime] = {}
+
+    @property
+    @override
+    def partitions(self) -> list[dict[str, t.Any]] | None:
+        """One partition, the CloudAudit region, when any Tencent region is configured."""
+        if not self.config.get(self.regions_setting):
+            return []
+        return [
+            {"Region": self.config.get("tencent_cloudaudit_region") or DEFAULT_CLOUDAUDIT_REGION}
+        ]
+
+    def windows(self, start: dt.datetime, end: dt.datetime) -> list[tuple[int, int]]:
+        """Query windows, in Unix seconds, covering ``start``..``end`` inclusively.
+
+        Args:
+            start: The first instant (rounded down to its second).
+            end: The last instant (rounded up).
+
+        Returns:
+            Consecutive (StartTime, EndTime) pairs no longer than 7 days.
+        """
+        first = int(start.timestamp())
+        last = -int(-end.timestamp() // 1)
+        span = int(CLOUDAUDIT_WINDOW.total_seconds())
+        return [(low, min(low + span, last)) for low in range(first, max(last, first + 1), span)]
+
+    def lookup_pages(
+        self, region: str, event_name: str, window: tuple[int, int]
+    ) -> Iterator[list[dict[str, t.Any]]]:
+        """Every page of one event name in one window.
+
+        The list ends at ``ListOver`` true or without a ``NextToken``.
+
+        Args:
+            region: The CloudAudit region.
+            event_name: The ``EventName`` lookup attribute.
+            window: (StartTime, EndTime), Unix seconds.
+
+        Yields:
+            Each page's Events.
+        """
+        request: dict[str, t.Any] = {
+            "StartTime": window[0],
+            "EndTime": window[1],
+            "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": event_name}],
+            "MaxResults": CLOUDAUDIT_MAX_PAGE_SIZE,
+        }
+
+        def check(response: dict[str, t.Any]) -> None:
+            events = response.get("Events")
+            if events is not None and not isinstance(events, list):
+                raise TransientResponseError("MalformedResponse", "Events is not a list")
+
+        while True:
+            response = self.connector.call(
+                region,
+                "LookUpEvents",
+                request,
+                check=check,
+                stop=self.feed_group.stop,
+                client=self.connector.cloudaudit_client(region),
+                limiter=self.limiter(region),
+                hint=CLOUDAUDIT_AUTH_HINT,
+            )
+            yield [e for e in response.get("Events") or [] if isinstance(e, dict)]
+            token = response.get("NextToken")
+            if response.get("ListOver") is True or not token:
+                return
+            request["NextToken"] = token
+
+    @override
+    def fetch_pages(self, context: Context, region: str) -> Iterable[list[dict[str, t.Any]]]:
+        if self.blocked:
+            return ()
+        now = dt.datetime.now(UTC)
+        start = self._starts[region] = self.query_start(context, now)
+        windows = self.windows(start, now)
+
+        def pages() -> Iterator[list[dict[str, t.Any]]]:
+            for event_name in CLOUDAUDIT_EVENT_NAMES:
+                for window in windows:
+                    yield from self.lookup_pages(region, event_name, window)
+
+        return pages()
+
+    @override
+    def region_records(
+        self, context: Context, region: str, objects: Iterator[dict[str, t.Any]]
+    ) -> Iterator[dict[str, t.Any]]:
+        if self.blocked:
+            self.say_blocked()
+            return
+        start = self._starts.get(region)
+        raw = self.raw_events
+        seen: set[str] = set()
+        for event in objects:
+            record = tat_audit_record(event, region, raw=raw)
+            try:
+                instant, record["EventTime"] = instant_and_text(record["EventTime"])
+            except ValueError:
+                instant, record["EventTime"] = None, None
+            if self.conform(record, region) is None:
+                continue
+            # Windows share their boundary second: an event there comes twice.
+            if record["EventId"] in seen:
+                continue
+            seen.add(record["EventId"])
             if start is not None and instant is not None and instant < start:
                 continue
             yield record

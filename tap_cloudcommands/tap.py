@@ -10,7 +10,7 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
-from tap_cloudcommands.audit import AWSSendCommandEventsStream
+from tap_cloudcommands.audit import AWSSendCommandEventsStream, TATAuditEventsStream
 from tap_cloudcommands.aws import AWSConnector
 from tap_cloudcommands.client import OnceLog
 from tap_cloudcommands.errors import CloudCommandsError
@@ -40,6 +40,7 @@ SYNC_ORDER = (
     TATInvocationTasksStream.name,
     # Audit trails last: who ran the commands above.
     AWSSendCommandEventsStream.name,
+    TATAuditEventsStream.name,
 )
 # The SDKs log request headers at DEBUG, and those carry the access key id.
 QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "tencentcloud_sdk_common", "s3transfer")
@@ -108,6 +109,7 @@ class TapCloudCommands(Tap):
             TATInvocationsStream(self, tencent),
             TATInvocationTasksStream(self, tencent),
             AWSSendCommandEventsStream(self, aws),
+            TATAuditEventsStream(self, tencent),
         ]
         # What every stream would say, said once per sync (the SDK's sync_all is final).
         once = OnceLog(self.logger)

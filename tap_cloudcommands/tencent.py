@@ -19,7 +19,7 @@ from tap_cloudcommands.clock import ServerClock
 from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
 from tap_cloudcommands.tat_scan import OffsetScan, Page, ScanStoppedError
-from tap_cloudcommands.tat_sdk import TatClient
+from tap_cloudcommands.tat_sdk import CloudAuditClient, TatClient
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -102,6 +102,7 @@ class TencentConnector:
         self._config = config
         self._logger = logger
         self._clients: dict[str, TatClient] = {}
+        self._audit_clients: dict[str, CloudAuditClient] = {}
         self._limiters: dict[tuple[str, str], SlidingWindowRateLimiter] = {}
         self._lock = threading.Lock()
         self._redact = Redactor(
@@ -145,12 +146,12 @@ class TencentConnector:
                 "set tencent_secret_id and tencent_secret_key",
             ) from None
 
-    def _profile(self) -> ClientProfile:
+    def _profile(self, endpoint_setting: str = "tencent_endpoint_url") -> ClientProfile:
         http_profile = HttpProfile(
             reqTimeout=self._config.get("request_timeout_seconds", REQUEST_TIMEOUT_SECONDS),
             keepAlive=True,
         )
-        if endpoint_url := self._config.get("tencent_endpoint_url"):
+        if endpoint_url := self._config.get(endpoint_setting):
             parts = urlsplit(endpoint_url)
             http_profile.endpoint = parts.netloc
             http_profile.protocol = http_profile.scheme = parts.scheme
@@ -174,6 +175,29 @@ class TencentConnector:
                 )
             return self._clients[region]
 
+    def cloudaudit_client(self, region: str) -> CloudAuditClient:
+        """Return the CloudAudit client for a region, creating it once.
+
+        Its endpoint is ``tencent_cloudaudit_endpoint_url`` (unset: the public one);
+        ``tencent_endpoint_url`` never applies to it.
+
+        Args:
+            region: The CloudAudit region queried.
+
+        Returns:
+            The SDK client, checked by ``call`` as the TAT ones are.
+        """
+        with self._lock:
+            key = f"cloudaudit:{region}"
+            if key not in self._audit_clients:
+                self._audit_clients[key] = CloudAuditClient(
+                    self.credential,
+                    region,
+                    self._profile("tencent_cloudaudit_endpoint_url"),
+                    clock=self.clock,
+                )
+            return self._audit_clients[key]
+
     def limiter(self, region: str, action: str) -> SlidingWindowRateLimiter:
         """Return the rate limiter of one API in one region (TAT limits each API apart).
 
@@ -190,7 +214,7 @@ class TencentConnector:
                 self._limiters[key] = SlidingWindowRateLimiter(self.requests_per_second)
             return self._limiters[key]
 
-    def call(
+    def call(  # noqa: PLR0913 - the call, its checks and the client it goes through
         self,
         region: str,
         action: str,
@@ -198,6 +222,9 @@ class TencentConnector:
         *,
         check: Callable[[dict[str, t.Any]], None] | None = None,
         stop: threading.Event | None = None,
+        client: t.Any = None,  # noqa: ANN401 - an SDK client
+        limiter: SlidingWindowRateLimiter | None = None,
+        hint: str = AUTH_HINT,
     ) -> dict[str, t.Any]:
         """Call a TAT action within the region's rate limit, retrying transient faults.
 
@@ -207,6 +234,9 @@ class TencentConnector:
             params: The request body.
             check: Raises TransientResponseError when an answer is not usable.
             stop: Once set, no further attempt is made (ScanStoppedError).
+            client: Another service's client (CloudAudit); default the region's TAT one.
+            limiter: Its rate limiter; default the region's and action's TAT one.
+            hint: What to check when the credentials or permission are refused.
 
         Returns:
             The ``Response`` object of the answer.
@@ -215,8 +245,8 @@ class TencentConnector:
             CloudAuthError: If the credentials or permission are refused.
             CloudAPIError: If the call fails for good.
         """
-        client = self.client(region)
-        limiter = self.limiter(region, action)
+        client = client if client is not None else self.client(region)
+        limiter = limiter if limiter is not None else self.limiter(region, action)
 
         def stop_if_asked() -> None:
             if stop is not None and stop.is_set():
@@ -270,7 +300,7 @@ class TencentConnector:
         try:
             return call_once()
         except (TencentCloudSDKException, TransientResponseError) as exc:
-            raise self._api_error(region, action, exc) from None
+            raise self._api_error(region, action, exc, hint=hint) from None
 
     @staticmethod
     def _checked_response(body: object) -> dict[str, t.Any]:
@@ -285,7 +315,9 @@ class TencentConnector:
             )
         return response
 
-    def _api_error(self, region: str, action: str, exc: Exception) -> CloudAPIError:
+    def _api_error(
+        self, region: str, action: str, exc: Exception, *, hint: str = AUTH_HINT
+    ) -> CloudAPIError:
         code = str(getattr(exc, "code", None) or type(exc).__name__)
         message = self._redact(str(getattr(exc, "message", None) or exc))
         if code.startswith(AUTH_CODE_PREFIXES):
@@ -295,7 +327,7 @@ class TencentConnector:
                 operation=action,
                 code=code,
                 message=message,
-                hint=AUTH_HINT,
+                hint=hint,
             )
         if is_retryable(exc):
             message = f"{message} [gave up after {self.max_attempts} attempt(s)]"

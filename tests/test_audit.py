@@ -9,11 +9,11 @@ import math
 
 import pytest
 
-from tap_cloudcommands.audit import send_command_record
+from tap_cloudcommands.audit import send_command_record, tat_audit_record
 from tap_cloudcommands.settings import settings_errors
 from tap_cloudcommands.timestamps import parse_timestamp
 from tests.conftest import emulator_config
-from tests.emulators import Fault, populate_ssm
+from tests.emulators import Fault, populate_ssm, populate_tat
 from tests.tap_runner import run_tap
 
 UTC = dt.UTC
@@ -326,3 +326,181 @@ def test_out_of_range_rate_is_refused_before_any_call(tmp_path, ssm):
     assert run.returncode == 1
     assert "cloudtrail_requests_per_second" in run.stderr
     assert ssm.calls == []
+
+
+# ------------------------------------------------------------------ Tencent CloudAudit
+TAT_STREAM = "tat_audit_events"
+
+
+def tencent_config(tat, **extra):
+    config = emulator_config(None, tat) | {"tencent_cloudaudit_endpoint_url": tat.url}
+    return config | extra
+
+
+def audit_lookups(tat):
+    return [c for c in tat.calls_for("LookUpEvents") if c.error_code is None]
+
+
+def invoke_event(tat, when, invocation_id, **extra):
+    return tat.audit.add_event(
+        event_name=extra.pop("event_name", "InvokeCommand"),
+        event_time=when,
+        request_parameters={"CommandId": "cmd-abcd1234", "InstanceIds": ["ins-1", "ins-2"]},
+        response_elements={"InvocationId": invocation_id},
+        **extra,
+    )
+
+
+def test_tat_audit_records_keys_and_bookmark(tmp_path, tat):
+    when = now() - dt.timedelta(days=40)
+    invoked = invoke_event(tat, when, "inv-aaaa1111", event_region="ap-singapore")
+    ran = tat.audit.add_event(
+        event_name="RunCommand",
+        event_time=when + dt.timedelta(hours=1),
+        principal_id="4611686018427397919",
+        username="roleUser",
+        identity_type="AssumedRole",
+        request_parameters={"Content": "ZWNobyBoaQ==", "InstanceIds": ["ins-3"]},
+        response_elements={"CommandId": "cmd-temp0001", "InvocationId": "inv-bbbb2222"},
+    )
+    cancelled = tat.audit.add_event(
+        event_name="CancelInvocation",
+        event_time=when + dt.timedelta(hours=2),
+        request_parameters={"InvocationId": "inv-aaaa1111"},
+    )
+    # Not a run: never asked for.
+    tat.audit.add_event(event_name="DescribeInvocations", event_time=when)
+
+    started = dt.datetime.now(UTC)
+    run = run_tap(tmp_path, tencent_config(tat))
+
+    assert run.returncode == 0, run.stderr
+    records = {r["EventId"]: r for r in run.records[TAT_STREAM]}
+    assert set(records) == {invoked.event_id, ran.event_id, cancelled.event_id}
+    first = records[invoked.event_id]
+    assert first["Region"] == "ap-guangzhou"  # the CloudAudit region queried
+    assert first["EventRegion"] == "ap-singapore"
+    assert first["EventTime"] == when.isoformat(timespec="microseconds")
+    assert first["InvocationId"] == "inv-aaaa1111"
+    assert first["CommandId"] == "cmd-abcd1234"
+    assert first["InstanceIds"] == ["ins-1", "ins-2"]
+    assert first["RequestedBy"] == "100000000011"
+    assert first["PrincipalId"] == "100000000011"
+    assert first["EventAccountId"] == "100000000001"
+    assert first["ErrorCode"] == 0
+    assert first["UserAgent"] == "TencentCloud-SDK-Python/3.1.106"
+    assert first["SourceIPAddress"] == "203.0.113.20"
+    assert first["CloudAuditEvent"] is None
+    assert "AccountId" not in first  # reserved for the account partition
+    assert records[ran.event_id]["InvocationId"] == "inv-bbbb2222"
+    assert records[ran.event_id]["RequestedBy"] == "4611686018427397919"
+    assert records[cancelled.event_id]["InvocationId"] == "inv-aaaa1111"
+
+    calls = audit_lookups(tat)
+    names = {c.params["LookupAttributes"][0]["AttributeValue"] for c in calls}
+    assert names == {"RunCommand", "InvokeCommand", "CreateInvoker", "CancelInvocation"}
+    for call in calls:
+        assert call.params["MaxResults"] == 50
+        assert call.params["EndTime"] - call.params["StartTime"] <= 7 * 86_400
+        assert call.params["StartTime"] >= (started - dt.timedelta(days=90)).timestamp()
+    (bookmark,) = run.bookmarks(TAT_STREAM).values()
+    assert parse_timestamp(bookmark) <= started - dt.timedelta(seconds=900)
+
+
+@pytest.mark.parametrize(("delay_seconds", "found_later"), [(900, True), (0, False)])
+def test_tat_late_delivered_event_arrives_in_a_later_sync(
+    tmp_path, tat, delay_seconds, found_later
+):
+    late = invoke_event(
+        tat, now() - dt.timedelta(minutes=7), "inv-late0001", delay=dt.timedelta(days=1)
+    )
+    config = tencent_config(tat, cloudaudit_delivery_delay_seconds=delay_seconds)
+    first = run_tap(tmp_path, config)
+    assert first.returncode == 0, first.stderr
+    assert TAT_STREAM not in first.records
+
+    tat.audit.deliver(late.event_id)
+    second = run_tap(tmp_path, config, state=first.final_state)
+
+    assert second.returncode == 0, second.stderr
+    emitted = [r["InvocationId"] for r in second.records.get(TAT_STREAM, [])]
+    assert (emitted == ["inv-late0001"]) is found_later
+
+
+def test_tat_paging_stops_at_list_over(tmp_path, tat):
+    base = now() - dt.timedelta(days=1)
+    ids = {
+        invoke_event(tat, base + dt.timedelta(seconds=i), f"inv-{i:08d}").event_id
+        for i in range(120)
+    }
+
+    run = run_tap(tmp_path, tencent_config(tat))
+
+    assert run.returncode == 0, run.stderr
+    assert sorted(r["EventId"] for r in run.records[TAT_STREAM]) == sorted(ids)
+    invokes = [
+        c
+        for c in audit_lookups(tat)
+        if c.params["LookupAttributes"][0]["AttributeValue"] == "InvokeCommand"
+        and c.params["EndTime"] >= base.timestamp()
+    ]
+    # The last page still carries a NextToken; ListOver ends the list.
+    assert len(invokes) == 3
+
+
+def test_tat_throttling_is_retried(tmp_path, tat):
+    invoke_event(tat, now() - dt.timedelta(days=1), "inv-thr00001")
+    tat.inject(Fault("throttle", count=2, action="LookUpEvents"))
+
+    run = run_tap(tmp_path, tencent_config(tat))
+
+    assert run.returncode == 0, run.stderr
+    assert [r["InvocationId"] for r in run.records[TAT_STREAM]] == ["inv-thr00001"]
+    throttled = [c for c in tat.calls_for("LookUpEvents") if c.error_code == "RequestLimitExceeded"]
+    assert len(throttled) == 2
+
+
+def test_tat_no_call_to_a_host_the_user_did_not_configure(tmp_path, tat):
+    invoke_event(tat, now() - dt.timedelta(days=1), "inv-none0001")
+
+    run = run_tap(tmp_path, emulator_config(None, tat))
+
+    assert run.returncode == 0, run.stderr
+    assert tat.calls_for("LookUpEvents") == []
+    lines = [line for line in run.stderr.splitlines() if "tencent_cloudaudit_endpoint_url" in line]
+    assert len(lines) == 1
+    assert "INFO" in lines[0]
+
+
+def test_tat_raw_event_only_when_asked(tmp_path, tat):
+    event = invoke_event(tat, now() - dt.timedelta(days=1), "inv-raw00001")
+
+    run = run_tap(tmp_path, tencent_config(tat, audit_raw_events=True))
+
+    assert run.returncode == 0, run.stderr
+    (record,) = run.records[TAT_STREAM]
+    assert json.loads(record["CloudAuditEvent"])["eventId"] == event.event_id
+
+
+def test_tat_sample_data_events_match_the_invocations(tat):
+    populate_tat(tat, ["ap-guangzhou"], 40, now=dt.datetime.now(UTC), audit_events=True)
+    invocation_ids = {i["InvocationId"] for i in tat.invocations("ap-guangzhou")}
+    audited = {
+        json.loads(e.detail["responseElements"])["InvocationId"] for e in tat.audit.events()
+    }
+    assert audited
+    assert audited < invocation_ids  # some runs have no audit event
+
+
+def test_tat_audit_record_parses_objects_and_wrapped_responses():
+    detail = {
+        "userIdentity": {"userName": "ops"},
+        "responseElements": {"Response": {"InvocationId": "inv-x", "RequestId": "r"}},
+        "requestParameters": {"InstanceIds": ["ins-9"]},
+    }
+    event = {"EventId": "e", "EventTime": "1700000000", "CloudAuditEvent": json.dumps(detail)}
+    record = tat_audit_record(event, "ap-guangzhou", raw=False)
+    assert record["InvocationId"] == "inv-x"
+    assert record["RequestedBy"] == "ops"
+    assert record["EventTime"] == 1_700_000_000
+    assert tat_audit_record({"Username": "root"}, "r", raw=False)["RequestedBy"] == "root"

@@ -31,7 +31,7 @@ _sdk_tat = TATEmulator(credentials={EMULATOR_TAT_SECRET_ID: EMULATOR_TAT_SECRET_
 atexit.register(_sdk_ssm.stop)
 atexit.register(_sdk_tat.stop)
 populate_ssm(_sdk_ssm, AWS_REGIONS, 60, now=_SDK_NOW, audit_events=True)
-populate_tat(_sdk_tat, TENCENT_REGIONS, 60, now=_SDK_NOW)
+populate_tat(_sdk_tat, TENCENT_REGIONS, 60, now=_SDK_NOW, audit_events=True)
 
 _SDK_AUDIT_ENDPOINTS = {
     "aws_cloudtrail_endpoint_url": _sdk_ssm.url,
@@ -49,6 +49,7 @@ STREAM_KEYS = {
     "tat_invocations": (["Region", "InvocationId"], "UpdatedTime"),
     "tat_invocation_tasks": (["Region", "InvocationTaskId"], "UpdatedTime"),
     "aws_send_command_events": (["EventId"], "EventTime"),
+    "tat_audit_events": (["EventId"], "EventTime"),
 }
 STREAM_NAMES = tuple(STREAM_KEYS)
 

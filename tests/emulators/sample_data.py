@@ -579,6 +579,7 @@ def populate_tat(
     prerender: bool = False,
     invocations_per_region: int | None = None,
     max_tasks_per_invocation: int = DEFAULT_TAT_MAX_TASKS,
+    audit_events: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
     """Fill a TAT emulator with realistic commands, invocations and invocation tasks.
 
@@ -601,12 +602,17 @@ def populate_tat(
             ``max_tasks_per_invocation`` instances. Read them with
             ``emulator.invocations(region)`` / ``emulator.invocation_tasks(region)``.
         max_tasks_per_invocation: Most tasks (instances) per invocation.
+        audit_events: Also store a CloudAudit RunCommand or InvokeCommand event
+            (``emulator.audit``) for about five invocations in six created in the 90
+            days CloudAudit keeps: same InvocationId, CommandId, instances and time, by
+            a sub-account, a role or the root account, delivered up to 10 minutes late.
 
     Returns:
         The stored commands (copies) by region.
     """
     rng = SeededRandom(seed)
     history = SeededRandom(seed + HISTORY_SEED_OFFSET)
+    audit = SeededRandom(seed + AUDIT_SEED_OFFSET)
     created: dict[str, list[dict[str, Any]]] = {}
     with gc_paused():
         for region in regions:
@@ -625,6 +631,8 @@ def populate_tat(
                 _fill_tat_invocations(
                     emulator, region, now, history, count, max(1, max_tasks_per_invocation)
                 )
+            if audit_events:
+                _fill_invocation_events(emulator, region, now, audit)
         emulator.warm(created, render=prerender)
     return created
 
@@ -648,6 +656,51 @@ _LONG_TAT_OUTPUTS = (
     b"".join(b"%06d kernel: eth0 link up, 10000 Mbps full duplex\n" % i for i in range(700)),
     b"".join(b"%06d ok\n" % i for i in range(2000)),
 )
+
+
+_TAT_AUDIT_PRINCIPALS = (
+    {"principal_id": "100000000011", "username": "100000000011", "identity_type": "CAMUser"},
+    {"principal_id": "100000000001", "username": "root", "identity_type": "root"},
+    {
+        "principal_id": "4611686018427397919",
+        "username": "roleUser",
+        "identity_type": "AssumedRole",
+        "secret_id": "AKIDEXAMPLEROLE0000001",
+    },
+)
+# CloudAudit keeps 90 days; older invocations get no event.
+_AUDIT_RETENTION = timedelta(days=89)
+
+
+def _fill_invocation_events(
+    emulator: TATEmulator, region: str, now: datetime, rng: random.Random
+) -> None:
+    for invocation in emulator.invocations(region):
+        created = invocation["CreatedTime"]
+        if isinstance(created, str):
+            created = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        if created < now - _AUDIT_RETENTION or rng.randrange(AUDIT_GAP_ONE_IN) == 0:
+            continue
+        instances = [
+            task["InstanceId"] for task in emulator.tasks_of(region, invocation["InvocationId"])
+        ]
+        event = emulator.audit.add_invocation_event(
+            region,
+            {**invocation, "CreatedTime": created},
+            instances,
+            delay=timedelta(seconds=rng.uniform(0, AUDIT_MAX_DELAY_SECONDS)),
+            source_ip=f"198.51.100.{rng.randint(1, 254)}",
+            **rng.choice(_TAT_AUDIT_PRINCIPALS),
+        )
+        if rng.random() < 0.5:
+            # RunCommand: a temporary command, created and run in one call.
+            event.event_name = event.detail["eventName"] = "RunCommand"
+            event.detail["responseElements"] = json.dumps(
+                {
+                    "CommandId": invocation.get("CommandId"),
+                    "InvocationId": invocation["InvocationId"],
+                }
+            )
 
 
 def _tat_instances(rng: random.Random) -> list[tuple[str, str]]:

@@ -26,6 +26,9 @@ from .base import (
     Reply,
     RequestRejectedError,
 )
+from .cloudaudit import API_VERSION as CLOUDAUDIT_VERSION
+from .cloudaudit import SERVICE as CLOUDAUDIT_SERVICE
+from .cloudaudit import CloudAudit, CloudAuditApiError
 from .credentials import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY
 from .jsonwire import encode_json
 from .store import CommandStore, Window, clone, gc_paused
@@ -130,6 +133,8 @@ class TATEmulator(EmulatorServer):
         )
         # Per-invocation timestamp styles (its tasks follow it).
         self._invocation_styles: dict[tuple[str, str], str] = {}
+        # CloudAudit LookUpEvents, served on this port too (cloudaudit.py).
+        self.audit = CloudAudit()
 
     @property
     def timestamp_style(self) -> str:
@@ -545,7 +550,7 @@ class TATEmulator(EmulatorServer):
         auth = parse_authorization(headers.get("Authorization"))
         if (
             auth is None
-            or auth.service != SERVICE
+            or auth.service not in (SERVICE, CLOUDAUDIT_SERVICE)
             or not REQUIRED_SIGNED_HEADERS.issubset(auth.signed_headers)
         ):
             return self._error(
@@ -579,6 +584,9 @@ class TATEmulator(EmulatorServer):
         """Answer DescribeCommands, DescribeInvocations or DescribeInvocationTasks
         (version, region and action checked first)."""
         version = request.headers.get("X-TC-Version") or ""
+        auth = parse_authorization(request.headers.get("Authorization"))
+        if auth is not None and auth.service == CLOUDAUDIT_SERVICE:
+            return self._dispatch_cloudaudit(request, version)
         if version != API_VERSION:
             return self._error(
                 "NoSuchVersion",
@@ -616,6 +624,16 @@ class TATEmulator(EmulatorServer):
             self._ties(matching), query, lambda c: self._render(region, c), str(uuid.uuid4())
         )
         return Reply(200, body, self.content_type)
+
+    def _dispatch_cloudaudit(self, request: ApiRequest, version: str) -> Reply:
+        if version != CLOUDAUDIT_VERSION or request.action != "LookUpEvents":
+            return self._error(
+                "InvalidAction", f"The action `{request.action}` ({version}) is not emulated."
+            )
+        try:
+            return self._response(self.audit.lookup_events(request.params))
+        except CloudAuditApiError as error:
+            return self._error(error.code, error.message)
 
     def _describe_invocations(self, request: ApiRequest) -> Reply:
         region = request.region
