@@ -485,9 +485,7 @@ def test_tat_raw_event_only_when_asked(tmp_path, tat):
 def test_tat_sample_data_events_match_the_invocations(tat):
     populate_tat(tat, ["ap-guangzhou"], 40, now=dt.datetime.now(UTC), audit_events=True)
     invocation_ids = {i["InvocationId"] for i in tat.invocations("ap-guangzhou")}
-    audited = {
-        json.loads(e.detail["responseElements"])["InvocationId"] for e in tat.audit.events()
-    }
+    audited = {json.loads(e.detail["responseElements"])["InvocationId"] for e in tat.audit.events()}
     assert audited
     assert audited < invocation_ids  # some runs have no audit event
 

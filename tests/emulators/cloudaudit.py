@@ -148,7 +148,7 @@ class CloudAudit:
         principal_id: str = "100000000011",
         username: str = "100000000011",
         identity_type: str = "CAMUser",
-        secret_id: str = "AKIDEXAMPLESUBUSER0001",
+        secret_id: str = "AKIDEXAMPLESUBUSER0001",  # noqa: S107 - an example key id
         source_ip: str = "203.0.113.20",
         user_agent: str = "TencentCloud-SDK-Python/3.1.106",
         request_parameters: dict[str, Any] | None = None,
@@ -243,45 +243,7 @@ class CloudAudit:
     def lookup_events(self, params: dict[str, Any]) -> dict[str, Any]:
         """One LookUpEvents page (the Response members), or CloudAuditApiError."""
         now = self.clock()
-        for name in ("StartTime", "EndTime"):
-            value = params.get(name)
-            if value is None:
-                raise CloudAuditApiError(
-                    "MissingParameter", f"The request is missing a required parameter `{name}`."
-                )
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise CloudAuditApiError(
-                    "InvalidParameter", f"The parameter `{name}` must be an integer."
-                )
-        start = datetime.fromtimestamp(params["StartTime"], UTC)
-        end = datetime.fromtimestamp(params["EndTime"], UTC)
-        if start > end:
-            raise CloudAuditApiError(
-                "InvalidParameterValue.Time", "The start time cannot be after the end time."
-            )
-        if end - start >= MAX_SPAN:
-            raise CloudAuditApiError(
-                "InvalidParameterValue.Time", "The time range must be less than 30 days."
-            )
-        if start < now - RETENTION - timedelta(seconds=1):
-            raise CloudAuditApiError(
-                "InvalidParameterValue.Time", "Only the last 90 days can be queried."
-            )
-        max_results = params.get("MaxResults", DEFAULT_RESULTS)
-        if not isinstance(max_results, int) or not 1 <= max_results <= MAX_RESULTS:
-            raise CloudAuditApiError(
-                "InvalidParameterValue.MaxResult", "MaxResults must be between 1 and 50."
-            )
-        attributes = params.get("LookupAttributes") or []
-        for attribute in attributes:
-            if (
-                not isinstance(attribute, dict)
-                or attribute.get("AttributeKey") not in ATTRIBUTE_KEYS
-                or not isinstance(attribute.get("AttributeValue"), str)
-            ):
-                raise CloudAuditApiError(
-                    "InvalidParameterValue.AttributeKey", f"Invalid attribute {attribute!r}."
-                )
+        start, end, max_results, attributes = _checked_query(params, now)
         fingerprint = hashlib.sha256(
             json.dumps(
                 [attributes, params["StartTime"], params["EndTime"]], sort_keys=True
@@ -311,6 +273,52 @@ class CloudAudit:
                 json.dumps({"o": next_offset, "f": fingerprint}).encode()
             ).decode(),
         }
+
+
+def _checked_query(
+    params: dict[str, Any], now: datetime
+) -> tuple[datetime, datetime, int, list[dict[str, Any]]]:
+    """The query's start, end, page size and attributes, or CloudAuditApiError."""
+    for name in ("StartTime", "EndTime"):
+        value = params.get(name)
+        if value is None:
+            raise CloudAuditApiError(
+                "MissingParameter", f"The request is missing a required parameter `{name}`."
+            )
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise CloudAuditApiError(
+                "InvalidParameter", f"The parameter `{name}` must be an integer."
+            )
+    start = datetime.fromtimestamp(params["StartTime"], UTC)
+    end = datetime.fromtimestamp(params["EndTime"], UTC)
+    if start > end:
+        raise CloudAuditApiError(
+            "InvalidParameterValue.Time", "The start time cannot be after the end time."
+        )
+    if end - start >= MAX_SPAN:
+        raise CloudAuditApiError(
+            "InvalidParameterValue.Time", "The time range must be less than 30 days."
+        )
+    if start < now - RETENTION - timedelta(seconds=1):
+        raise CloudAuditApiError(
+            "InvalidParameterValue.Time", "Only the last 90 days can be queried."
+        )
+    max_results = params.get("MaxResults", DEFAULT_RESULTS)
+    if not isinstance(max_results, int) or not 1 <= max_results <= MAX_RESULTS:
+        raise CloudAuditApiError(
+            "InvalidParameterValue.MaxResult", "MaxResults must be between 1 and 50."
+        )
+    attributes = params.get("LookupAttributes") or []
+    for attribute in attributes:
+        if (
+            not isinstance(attribute, dict)
+            or attribute.get("AttributeKey") not in ATTRIBUTE_KEYS
+            or not isinstance(attribute.get("AttributeValue"), str)
+        ):
+            raise CloudAuditApiError(
+                "InvalidParameterValue.AttributeKey", f"Invalid attribute {attribute!r}."
+            )
+    return start, end, max_results, attributes
 
 
 def _token_offset(token: Any, fingerprint: str) -> int:

@@ -678,7 +678,7 @@ def _fill_invocation_events(
     for invocation in emulator.invocations(region):
         created = invocation["CreatedTime"]
         if isinstance(created, str):
-            created = datetime.fromisoformat(created.replace("Z", "+00:00"))
+            created = datetime.fromisoformat(created)
         if created < now - _AUDIT_RETENTION or rng.randrange(AUDIT_GAP_ONE_IN) == 0:
             continue
         instances = [
