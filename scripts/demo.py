@@ -101,8 +101,8 @@ def main() -> None:
         SSMEmulator() as ssm,
         TATEmulator(credentials={EMULATOR_TAT_SECRET_ID: EMULATOR_TAT_SECRET_KEY}) as tat,
     ):
-        populate_ssm(ssm, AWS_REGIONS, SSM_PER_REGION, now=now)
-        populate_tat(tat, TENCENT_REGIONS, TAT_PER_REGION, now=now)
+        populate_ssm(ssm, AWS_REGIONS, SSM_PER_REGION, now=now, audit_events=True)
+        populate_tat(tat, TENCENT_REGIONS, TAT_PER_REGION, now=now, audit_events=True)
         print(f"SSM emulator {ssm.url} ({SSM_PER_REGION} commands x {len(AWS_REGIONS)} regions)")
         print(
             f"TAT emulator {tat.url} ({TAT_PER_REGION} commands x {len(TENCENT_REGIONS)} regions)"
@@ -114,6 +114,9 @@ def main() -> None:
                 "MELTANO_CLI_LOG_LEVEL": "warning",
                 "TAP_CLOUDCOMMANDS_AWS_ENDPOINT_URL": ssm.url,
                 "TAP_CLOUDCOMMANDS_TENCENT_ENDPOINT_URL": tat.url,
+                # The audit APIs are served on the same ports (tests/emulators/cloudtrail.py).
+                "TAP_CLOUDCOMMANDS_AWS_CLOUDTRAIL_ENDPOINT_URL": ssm.url,
+                "TAP_CLOUDCOMMANDS_TENCENT_CLOUDAUDIT_ENDPOINT_URL": tat.url,
             }
         )
         DUCKDB_FILE.parent.mkdir(exist_ok=True)

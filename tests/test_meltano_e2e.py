@@ -73,6 +73,9 @@ def meltano(tmp_path_factory, postgres, emulators):
         {
             "TAP_CLOUDCOMMANDS_AWS_ENDPOINT_URL": ssm.url,
             "TAP_CLOUDCOMMANDS_TENCENT_ENDPOINT_URL": tat.url,
+            # The audit APIs are served on the same ports (tests/emulators/cloudtrail.py).
+            "TAP_CLOUDCOMMANDS_AWS_CLOUDTRAIL_ENDPOINT_URL": ssm.url,
+            "TAP_CLOUDCOMMANDS_TENCENT_CLOUDAUDIT_ENDPOINT_URL": tat.url,
             "TARGET_POSTGRES_HOST": postgres["host"],
             "TARGET_POSTGRES_PORT": str(postgres["port"]),
             "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SCHEMA,
