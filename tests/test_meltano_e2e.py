@@ -56,8 +56,15 @@ def emulators():
         TATEmulator(credentials={EMULATOR_TAT_SECRET_ID: EMULATOR_TAT_SECRET_KEY}) as tat,
     ):
         now = dt.datetime.now(dt.UTC)
-        populate_ssm(ssm, AWS_REGIONS, 70, now=now)
-        populate_tat(tat, TENCENT_REGIONS, 130, now=now)
+        populate_ssm(ssm, AWS_REGIONS, 70, now=now, audit_events=True)
+        populate_tat(tat, TENCENT_REGIONS, 130, now=now, audit_events=True)
+        # Every audit event delivered now, so the truth does not move during a run (late
+        # delivery has its own tests in test_audit.py).
+        for region in AWS_REGIONS:
+            for event in ssm.trail.events(region):
+                ssm.trail.deliver(event.event_id, event.event_time)
+        for event in tat.audit.events():
+            tat.audit.deliver(event.event_id, event.event_time)
         yield ssm, tat
 
 
@@ -232,6 +239,8 @@ def test_meltano_invoke_discover_and_select_list(meltano):
         "tat_commands",
         "tat_invocations",
         "tat_invocation_tasks",
+        "aws_send_command_events",
+        "tat_audit_events",
     }
 
     listing = meltano.run("select", "tap-cloudcommands", "--list").stdout
@@ -240,6 +249,48 @@ def test_meltano_invoke_discover_and_select_list(meltano):
     assert "[automatic  ] tat_commands.UpdatedTime" in listing
     assert "[selected   ] ssm_commands.Status" in listing
     assert "[selected   ] tat_commands.Tags" in listing
+
+
+def test_audit_events_name_who_ran_each_run(meltano, postgres, emulators):
+    ssm, tat = emulators
+
+    meltano.run("run", "tap-cloudcommands", "target-postgres")
+
+    # Rows per region equal the emulators' events; every event is one row.
+    truth = {r: len(ssm.trail.events(r)) for r in AWS_REGIONS}
+    assert counts_by_region(postgres, "aws_send_command_events") == truth
+    assert counts_by_region(postgres, "tat_audit_events") == {
+        "ap-guangzhou": len(tat.audit.events())
+    }
+    # Who sent each SSM command, joined on CommandId, as the emulator attributed it.
+    expected_ssm = {
+        e.detail["responseElements"]["command"]["commandId"]: e.detail["userIdentity"]["arn"]
+        for r in AWS_REGIONS
+        for e in ssm.trail.events(r)
+    }
+    joined = query(
+        postgres,
+        f'select c."CommandId", e."RequestedBy" from {SCHEMA}.ssm_commands c '
+        f'join {SCHEMA}.aws_send_command_events e on e."CommandId" = c."CommandId" '
+        "and e.\"EventName\" = 'SendCommand'",
+    )
+    assert dict(joined) == expected_ssm
+    commands = sum(len(ssm.commands(r)) for r in AWS_REGIONS)
+    assert 0 < len(expected_ssm) < commands  # some runs have no audit event
+    # Who ran each TAT invocation, joined on InvocationId.
+    expected_tat = {
+        json.loads(e.detail["responseElements"])["InvocationId"]: e.principal_id
+        for e in tat.audit.events()
+    }
+    joined = query(
+        postgres,
+        f'select i."InvocationId", e."RequestedBy" from {SCHEMA}.tat_invocations i '
+        f'join {SCHEMA}.tat_audit_events e on e."InvocationId" = i."InvocationId" '
+        "and e.\"EventName\" in ('RunCommand', 'InvokeCommand')",
+    )
+    assert dict(joined) == expected_tat
+    invocations = sum(len(tat.invocations(r)) for r in TENCENT_REGIONS)
+    assert 0 < len(expected_tat) < invocations
 
 
 VIEW_SQL = Path(__file__).parents[1] / "analytics" / "cloud_command_runs.sql"
