@@ -4,6 +4,7 @@ paging, throttling, the endpoint rule, raw events, secrets and settings."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 
@@ -617,3 +618,33 @@ def test_first_sync_starts_inside_the_retention_whatever_start_date_says(tmp_pat
     # The emulator refuses a StartTime older than 90 days, as the tap must not send one.
     assert run.returncode == 0, run.stderr
     assert len(run.records[STREAM]) == 1
+
+
+def test_a_refused_permission_is_one_line_naming_it(tmp_path, ssm):
+    ssm.inject(Fault("auth", count=5, action="LookupEvents"))
+
+    run = run_tap(tmp_path, aws_config(ssm, aws_regions=["us-east-1"]))
+
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert "LookupEvents" in last
+    assert "cloudtrail:LookupEvents" in last
+    assert len(ssm.calls_for("LookupEvents")) == 1  # not retried
+    # The command streams before it were synced and their state written.
+    assert "ssm_commands" in run.final_state["bookmarks"]
+
+
+def test_cloudaudit_windows_cover_the_query_without_gaps():
+    from tap_cloudcommands.audit import TATAuditEventsStream
+    from tap_cloudcommands.tap import TapCloudCommands
+
+    tap = TapCloudCommands(config={}, validate_config=False)
+    stream = tap.streams[TAT_STREAM]
+    assert isinstance(stream, TATAuditEventsStream)
+    start = dt.datetime(2026, 1, 1, 0, 0, 0, 500_000, tzinfo=UTC)
+    end = start + dt.timedelta(days=89, hours=3)
+    windows = stream.windows(start, end)
+    assert windows[0][0] <= start.timestamp()
+    assert windows[-1][1] >= end.timestamp()
+    assert all(b[0] == a[1] for a, b in itertools.pairwise(windows))
+    assert all(0 < high - low <= 7 * 86_400 for low, high in windows)
