@@ -648,3 +648,30 @@ def test_cloudaudit_windows_cover_the_query_without_gaps():
     assert windows[-1][1] >= end.timestamp()
     assert all(b[0] == a[1] for a, b in itertools.pairwise(windows))
     assert all(0 < high - low <= 7 * 86_400 for low, high in windows)
+
+
+def test_tat_calls_keep_to_the_rate_setting(tmp_path, tat):
+    invoke_event(tat, now() - dt.timedelta(days=30), "inv-rate0001")
+    tat.rate_limit_per_second = 5
+    config = tencent_config(tat, cloudaudit_requests_per_second=5, tencent_max_attempts=1)
+    catalog = catalog_selecting(tmp_path, config, TAT_STREAM)
+
+    run = run_tap(tmp_path, config, catalog=catalog)
+
+    assert run.returncode == 0, run.stderr
+    assert [r["InvocationId"] for r in run.records[TAT_STREAM]] == ["inv-rate0001"]
+    # 4 event names x 13 windows of 7 days over the 90 days kept.
+    assert len(audit_lookups(tat)) == 52
+    assert tat.max_requests_per_second("ap-guangzhou", "LookUpEvents") <= 5
+
+
+def test_tat_refused_permission_is_one_line_naming_it(tmp_path, tat):
+    tat.inject(Fault("auth", count=5, action="LookUpEvents"))
+
+    run = run_tap(tmp_path, tencent_config(tat))
+
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert "LookUpEvents" in last
+    assert "cloudaudit:LookUpEvents" in last
+    assert len(tat.calls_for("LookUpEvents")) == 1
