@@ -166,8 +166,8 @@ def main() -> None:
         SSMEmulator() as ssm,
         TATEmulator(credentials={EMULATOR_TAT_SECRET_ID: EMULATOR_TAT_SECRET_KEY}) as tat,
     ):
-        populate_ssm(ssm, AWS_REGIONS, SSM_PER_REGION, now=now)
-        populate_tat(tat, TENCENT_REGIONS, TAT_PER_REGION, now=now)
+        populate_ssm(ssm, AWS_REGIONS, SSM_PER_REGION, now=now, audit_events=True)
+        populate_tat(tat, TENCENT_REGIONS, TAT_PER_REGION, now=now, audit_events=True)
         # More accounts, each with its own data and a role the default account assumes.
         accounts = add_demo_accounts(
             ssm,
@@ -180,6 +180,7 @@ def main() -> None:
                 now=now,
                 seed=DEFAULT_SEED + index,
                 account=account,
+                audit_events=True,
             ),
             fill_tat=lambda account, index: populate_tat(
                 tat,
@@ -188,6 +189,7 @@ def main() -> None:
                 now=now,
                 seed=DEFAULT_SEED + index,
                 account=account,
+                audit_events=True,
             ),
         )
         roles = {
@@ -220,6 +222,9 @@ def main() -> None:
                 "TAP_CLOUDCOMMANDS_TENCENT_ACCOUNTS": json.dumps(roles["tencent"]),
                 # Plugin steps give AWS runs their start, finish and exit code.
                 "TAP_CLOUDCOMMANDS_SSM_INVOCATION_DETAILS": "true",
+                # The audit APIs are served on the same ports (tests/emulators/cloudtrail.py).
+                "TAP_CLOUDCOMMANDS_AWS_CLOUDTRAIL_ENDPOINT_URL": ssm.url,
+                "TAP_CLOUDCOMMANDS_TENCENT_CLOUDAUDIT_ENDPOINT_URL": tat.url,
             }
         )
         DUCKDB_FILE.parent.mkdir(exist_ok=True)

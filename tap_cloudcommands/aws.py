@@ -19,7 +19,6 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 from botocore.exceptions import BotoCoreError, ClientError
-from botocore.loaders import Loader
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
 
 from tap_cloudcommands import __name__ as package_name
@@ -32,10 +31,16 @@ if t.TYPE_CHECKING:
     import logging
     from collections.abc import Callable, Iterator, Mapping
 
+    from botocore.loaders import Loader
+    from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_ssm import SSMClient
+
+    from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
 
 CLOUD = "AWS"
 SSM_MAX_PAGE_SIZE = 50
+# LookupEvents: "Possible values are 1 through 50" (CloudTrail API reference).
+CLOUDTRAIL_MAX_PAGE_SIZE = 50
 DEFAULT_ROLE_SESSION_NAME = "tap-cloudcommands"
 DEFAULT_MAX_ATTEMPTS = 5
 
@@ -93,6 +98,10 @@ AUTH_HINT = (
     "check aws_access_key_id/aws_secret_access_key/aws_session_token, aws_profile or "
     "aws_assume_role_arn, and that the identity may call ssm:ListCommands and "
     "ssm:ListCommandInvocations"
+)
+CLOUDTRAIL_AUTH_HINT = (
+    "check the AWS credentials, and that the identity may call cloudtrail:LookupEvents "
+    "(or deselect aws_send_command_events)"
 )
 
 
@@ -164,6 +173,7 @@ class AWSConnector:
         self._config = config
         self._logger = logger
         self._clients: dict[str, SSMClient] = {}
+        self._cloudtrail_clients: dict[str, CloudTrailClient] = {}
         self._lock = threading.Lock()
         self.role = role
         self._source = source
@@ -447,6 +457,123 @@ class AWSConnector:
         with self._lock:
             self._clients.pop(region, None)
 
+    def cloudtrail_client(self, region: str, endpoint_url: str | None) -> CloudTrailClient:
+        """Return the CloudTrail client for a region, creating it once.
+
+        Args:
+            region: An AWS region name.
+            endpoint_url: ``aws_cloudtrail_endpoint_url``, or None for boto3's own choice.
+
+        Returns:
+            A boto3 CloudTrail client with the same retries and timeouts as SSM's.
+        """
+        with self._lock:
+            if region not in self._cloudtrail_clients:
+                self._cloudtrail_clients[region] = self.session.client(
+                    "cloudtrail",
+                    region_name=region,
+                    endpoint_url=endpoint_url,
+                    config=Config(
+                        retries={
+                            "mode": self._config.get("aws_retry_mode", "standard"),
+                            "total_max_attempts": self._config.get(
+                                "aws_max_attempts", DEFAULT_MAX_ATTEMPTS
+                            ),
+                        },
+                        user_agent_extra=package_name.replace("_", "-"),
+                        connect_timeout=self._config.get("request_timeout_seconds", 60),
+                        read_timeout=self._config.get("request_timeout_seconds", 60),
+                    ),
+                )
+            return self._cloudtrail_clients[region]
+
+    def lookup_event_pages(  # noqa: PLR0913 - the request's parts
+        self,
+        region: str,
+        *,
+        event_name: str,
+        start: dt.datetime,
+        end: dt.datetime,
+        endpoint_url: str | None,
+        limiter: SlidingWindowRateLimiter,
+        page_size: int = CLOUDTRAIL_MAX_PAGE_SIZE,
+    ) -> Iterator[list[dict[str, t.Any]]]:
+        """Yield every page of CloudTrail LookupEvents for one event name.
+
+        LookupEvents takes one lookup attribute per call, so each event name is its
+        own query; each call waits for ``limiter`` (CloudTrail allows two lookups per
+        second per account and region), and botocore retries throttling.
+
+        Args:
+            region: An AWS region name.
+            event_name: The ``EventName`` lookup attribute, e.g. "SendCommand".
+            start: ``StartTime`` (inclusive).
+            end: ``EndTime`` (inclusive).
+            endpoint_url: Where CloudTrail is called (None: boto3's default).
+            limiter: The region's LookupEvents rate limiter.
+            page_size: ``MaxResults``, 1..50.
+
+        Yields:
+            Each page's Events as boto3 returns them.
+
+        Raises:
+            CloudAuthError: If AWS refuses the credentials or the permission.
+            CloudAPIError: If a call fails after botocore's retries.
+        """
+        request: dict[str, t.Any] = {
+            "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": event_name}],
+            "StartTime": start,
+            "EndTime": end,
+            "MaxResults": page_size,
+        }
+        max_attempts = int(self._config.get("aws_max_attempts", DEFAULT_MAX_ATTEMPTS))
+
+        @backoff.on_exception(
+            backoff.expo,
+            MalformedPageError,
+            max_tries=max_attempts,
+            factor=0.5,
+            max_value=20,
+            jitter=backoff.full_jitter,
+            logger=None,
+        )
+        def call_once() -> dict[str, t.Any]:
+            # The client first: creating it takes longer than the limiter's margin.
+            client = self.cloudtrail_client(region, endpoint_url)
+            limiter.acquire()
+            page = t.cast("dict[str, t.Any]", client.lookup_events(**request))
+            self.clock.observe(page.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date"))
+            if not isinstance(page.get("Events"), list):
+                raise MalformedPageError
+            return page
+
+        while True:
+            try:
+                page = call_once()
+            except ClientError as exc:
+                raise self._api_error(region, exc, hint=CLOUDTRAIL_AUTH_HINT) from None
+            except MalformedPageError:
+                raise CloudAPIError(
+                    cloud=CLOUD,
+                    region=region,
+                    operation="LookupEvents",
+                    code="MalformedResponse",
+                    message=f"answer without an Events list [{max_attempts} attempt(s)]",
+                ) from None
+            except BotoCoreError as exc:
+                raise CloudAPIError(
+                    cloud=CLOUD,
+                    region=region,
+                    operation="LookupEvents",
+                    code=type(exc).__name__,
+                    message=self._redact(str(exc)),
+                    hint="check the network, aws_cloudtrail_endpoint_url and the credentials",
+                ) from None
+            yield page["Events"]
+            if not (token := page.get("NextToken")):
+                return
+            request["NextToken"] = token
+
     def list_pages(  # noqa: PLR0913 - the request's parts
         self,
         region: str,
@@ -565,7 +692,7 @@ class AWSConnector:
             self._clients.clear()
         return True
 
-    def _api_error(self, region: str, exc: ClientError) -> CloudAPIError:
+    def _api_error(self, region: str, exc: ClientError, *, hint: str = AUTH_HINT) -> CloudAPIError:
         error = exc.response.get("Error", {})
         code = str(error.get("Code") or "Unknown")
         message = self._redact(str(error.get("Message") or exc))
@@ -577,7 +704,7 @@ class AWSConnector:
                 operation=operation,
                 code=code,
                 message=message,
-                hint=AUTH_HINT,
+                hint=hint,
             )
         attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
         return CloudAPIError(

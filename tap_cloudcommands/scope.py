@@ -206,12 +206,8 @@ class Scope:
                 continue  # listed twice (explicitly and through the organization)
             self.connectors[account_id] = entry.connector
             partitions += [Partition(self.cloud, account_id, region) for region in regions]
-        count = int(self._config.get("shard_count") or 1)
-        index = int(self._config.get("shard_index") or 0)
-        if count > 1:
-            partitions = [
-                p for p in partitions if shard_of(p.cloud, p.account_id, p.region, count) == index
-            ]
+        count, index = self._shard
+        partitions = [p for p in partitions if self.in_shard(p.cloud, p.account_id, p.region)]
         self._logger.info(
             "%s: %d account(s), %d partition(s)%s: %s",
             self.label,
@@ -221,6 +217,25 @@ class Scope:
             ", ".join(f"{p.account_id}/{p.region}" for p in partitions) or "none",
         )
         return partitions
+
+    @property
+    def _shard(self) -> tuple[int, int]:
+        """(shard_count, shard_index)."""
+        return int(self._config.get("shard_count") or 1), int(self._config.get("shard_index") or 0)
+
+    def in_shard(self, cloud: str, account_id: str, region: str) -> bool:
+        """Whether this job's shard reads a partition.
+
+        Args:
+            cloud: The partition's cloud.
+            account_id: Its account.
+            region: Its region.
+
+        Returns:
+            True when there is one shard, or the partition hashes to this one.
+        """
+        count, index = self._shard
+        return count <= 1 or shard_of(cloud, account_id, region, count) == index
 
     def _resolve_account(self, entry: AccountEntry) -> tuple[str, list[str]] | CloudAPIError:
         try:

@@ -14,6 +14,12 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
+from tap_cloudcommands.audit import (
+    DEFAULT_CLOUDAUDIT_REGION,
+    DEFAULT_CLOUDAUDIT_REQUESTS_PER_SECOND,
+    DEFAULT_CLOUDTRAIL_REQUESTS_PER_SECOND,
+    DEFAULT_DELIVERY_DELAY_SECONDS,
+)
 from tap_cloudcommands.aws import DEFAULT_MAX_ATTEMPTS as DEFAULT_AWS_MAX_ATTEMPTS
 from tap_cloudcommands.aws import SSM_MAX_PAGE_SIZE
 from tap_cloudcommands.scope import is_pattern
@@ -302,6 +308,62 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Longest TaskResult.Output emitted, in characters; longer output is "
         "cut and TaskResult.OutputCapped set.",
     ),
+    # Audit trails (audit.py)
+    th.Property(
+        "aws_cloudtrail_endpoint_url",
+        th.StringType(pattern=ENDPOINT_URL_PATTERN),
+        description="Scheme and host[:port] of the CloudTrail endpoint for "
+        "aws_send_command_events, e.g. http://127.0.0.1:9000. Unset: the public endpoint, "
+        "except with aws_endpoint_url set, when the stream calls nothing.",
+    ),
+    th.Property(
+        "cloudtrail_requests_per_second",
+        th.IntegerType(minimum=1, maximum=DEFAULT_CLOUDTRAIL_REQUESTS_PER_SECOND),
+        default=DEFAULT_CLOUDTRAIL_REQUESTS_PER_SECOND,
+        description="Most LookupEvents calls per second per region (CloudTrail allows 2 "
+        "per account and region).",
+    ),
+    th.Property(
+        "cloudtrail_delivery_delay_seconds",
+        th.IntegerType(minimum=0, maximum=86_400),
+        default=DEFAULT_DELIVERY_DELAY_SECONDS,
+        description="How late CloudTrail may deliver an event (it documents about 5 "
+        "minutes on average, not guaranteed): the aws_send_command_events bookmark stays "
+        "this far behind the sync start, so late events are read by the next sync.",
+    ),
+    th.Property(
+        "tencent_cloudaudit_endpoint_url",
+        th.StringType(pattern=ENDPOINT_URL_PATTERN),
+        description="Scheme and host[:port] of the CloudAudit endpoint for "
+        "tat_audit_events, e.g. http://127.0.0.1:9001. Unset: the public endpoint, except "
+        "with tencent_endpoint_url set, when the stream calls nothing.",
+    ),
+    th.Property(
+        "tencent_cloudaudit_region",
+        th.StringType(pattern=TENCENT_REGION_PATTERN),
+        default=DEFAULT_CLOUDAUDIT_REGION,
+        description="Region whose CloudAudit endpoint tat_audit_events queries (its Region field).",
+    ),
+    th.Property(
+        "cloudaudit_requests_per_second",
+        th.IntegerType(minimum=1, maximum=DEFAULT_CLOUDAUDIT_REQUESTS_PER_SECOND),
+        default=DEFAULT_CLOUDAUDIT_REQUESTS_PER_SECOND,
+        description="Most CloudAudit LookUpEvents calls per second (CloudAudit documents 20).",
+    ),
+    th.Property(
+        "cloudaudit_delivery_delay_seconds",
+        th.IntegerType(minimum=0, maximum=86_400),
+        default=DEFAULT_DELIVERY_DELAY_SECONDS,
+        description="How late CloudAudit may deliver an event: the tat_audit_events "
+        "bookmark stays this far behind the sync start.",
+    ),
+    th.Property(
+        "audit_raw_events",
+        th.BooleanType,
+        default=False,
+        description="Also emit each audit event's raw JSON (CloudTrailEvent, "
+        "CloudAuditEvent). It holds the request parameters, which may hold secrets.",
+    ),
 ).to_dict()
 
 # The tap's own settings; the SDK later appends its built-in ones to CONFIG_SCHEMA.
@@ -384,6 +446,8 @@ ENDPOINT_SETTINGS = (
     "aws_account_endpoint_url",
     "tencent_endpoint_url",
     "tencent_sts_endpoint_url",
+    "aws_cloudtrail_endpoint_url",
+    "tencent_cloudaudit_endpoint_url",
 )
 
 

@@ -11,6 +11,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
 from tap_cloudcommands import aws, tencent
+from tap_cloudcommands.audit import AWSSendCommandEventsStream, TATAuditEventsStream
 from tap_cloudcommands.aws import AWSConnector
 from tap_cloudcommands.client import OnceLog, SyncSummary
 from tap_cloudcommands.errors import CloudCommandsError
@@ -39,6 +40,9 @@ SYNC_ORDER = (
     TATCommandsStream.name,
     TATInvocationsStream.name,
     TATInvocationTasksStream.name,
+    # Audit trails last: who ran the commands above.
+    AWSSendCommandEventsStream.name,
+    TATAuditEventsStream.name,
 )
 # The SDKs log request headers at DEBUG, and those carry the access key id.
 QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "tencentcloud_sdk_common", "s3transfer")
@@ -120,6 +124,8 @@ class TapCloudCommands(Tap):
             TATCommandsStream(self, tencent_scope),
             TATInvocationsStream(self, tencent_scope),
             TATInvocationTasksStream(self, tencent_scope),
+            AWSSendCommandEventsStream(self, aws_scope),
+            TATAuditEventsStream(self, tencent_scope),
         ]
         # What every stream would say, said once per sync (the SDK's sync_all is final).
         once = OnceLog(self.logger)

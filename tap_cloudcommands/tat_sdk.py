@@ -22,6 +22,7 @@ from __future__ import annotations
 import typing as t
 
 import requests
+from tencentcloud.cloudaudit.v20190319 import cloudaudit_client
 from tencentcloud.tat.v20201028 import tat_client
 from typing_extensions import override
 
@@ -60,6 +61,40 @@ class TatClient(tat_client.TatClient):  # type: ignore[misc]
         """Leave the body to the caller, which decodes it once and raises its Error.
 
         Only the answer's Date goes to the clock (the bookmark ceiling needs it).
+
+        Args:
+            resp: The HTTP response; its status was checked already.
+        """
+        if self.clock is not None:
+            self.clock.observe(resp.headers.get("Date"))
+
+
+class CloudAuditClient(cloudaudit_client.CloudauditClient):  # type: ignore[misc]
+    """A CloudAudit client with the same two savings as :class:`TatClient`."""
+
+    def __init__(
+        self,
+        credential: t.Any,  # noqa: ANN401 - the SDK's credential classes share no base
+        region: str,
+        profile: ClientProfile,
+        *,
+        clock: ServerClock | None = None,
+    ) -> None:
+        """Create the SDK client and resolve its environment settings once.
+
+        Args:
+            credential: An SDK credential object.
+            region: The CloudAudit region queried.
+            profile: The client profile (endpoint, timeout, language).
+            clock: Told the Date header of the answers.
+        """
+        super().__init__(credential, region, profile)
+        self.clock = clock
+        resolve_environment_once(self.request)
+
+    @override
+    def _check_error(self, resp: requests.Response) -> None:
+        """Leave the body to the caller (see :meth:`TatClient._check_error`).
 
         Args:
             resp: The HTTP response; its status was checked already.

@@ -27,7 +27,7 @@ from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
 from tap_cloudcommands.scope import AccountEntry, is_pattern
 from tap_cloudcommands.tat_scan import OffsetScan, Page, ScanStoppedError
-from tap_cloudcommands.tat_sdk import TatClient
+from tap_cloudcommands.tat_sdk import CloudAuditClient, TatClient
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -200,6 +200,7 @@ class TencentConnector:
         self._config = config
         self._logger = logger
         self._clients: dict[str, TatClient] = {}
+        self._audit_clients: dict[str, CloudAuditClient] = {}
         self._limiters: dict[tuple[str, str], SlidingWindowRateLimiter] = {}
         self._lock = threading.Lock()
         self._redact = Redactor(
@@ -240,7 +241,7 @@ class TencentConnector:
         return StsClient(
             self.credential,
             self.global_region,
-            self._profile(self._config.get("tencent_sts_endpoint_url")),
+            self._profile("tencent_sts_endpoint_url"),
         )
 
     def assume_role(self, role: RoleSpec) -> TemporaryKeys:
@@ -333,12 +334,12 @@ class TencentConnector:
                 "set tencent_secret_id and tencent_secret_key",
             ) from None
 
-    def _profile(self, endpoint_url: str | None) -> ClientProfile:
+    def _profile(self, endpoint_setting: str = "tencent_endpoint_url") -> ClientProfile:
         http_profile = HttpProfile(
             reqTimeout=self._config.get("request_timeout_seconds", REQUEST_TIMEOUT_SECONDS),
             keepAlive=True,
         )
-        if endpoint_url:
+        if endpoint_url := self._config.get(endpoint_setting):
             parts = urlsplit(endpoint_url)
             http_profile.endpoint = parts.netloc
             http_profile.protocol = http_profile.scheme = parts.scheme
@@ -360,7 +361,7 @@ class TencentConnector:
                 self._clients[region] = TatClient(
                     self.credential,
                     region,
-                    self._profile(self._config.get("tencent_endpoint_url")),
+                    self._profile(),
                     clock=self.clock,
                 )
             return self._clients[region]
@@ -373,6 +374,29 @@ class TencentConnector:
         """
         with self._lock:
             self._clients.pop(region, None)
+
+    def cloudaudit_client(self, region: str) -> CloudAuditClient:
+        """Return the CloudAudit client for a region, creating it once.
+
+        Its endpoint is ``tencent_cloudaudit_endpoint_url`` (unset: the public one);
+        ``tencent_endpoint_url`` never applies to it.
+
+        Args:
+            region: The CloudAudit region queried.
+
+        Returns:
+            The SDK client, checked by ``call`` as the TAT ones are.
+        """
+        with self._lock:
+            key = f"cloudaudit:{region}"
+            if key not in self._audit_clients:
+                self._audit_clients[key] = CloudAuditClient(
+                    self.credential,
+                    region,
+                    self._profile("tencent_cloudaudit_endpoint_url"),
+                    clock=self.clock,
+                )
+            return self._audit_clients[key]
 
     def limiter(self, region: str, action: str) -> SlidingWindowRateLimiter:
         """Return the rate limiter of one API in one region (TAT limits each API apart).
@@ -390,7 +414,7 @@ class TencentConnector:
                 self._limiters[key] = SlidingWindowRateLimiter(self.requests_per_second)
             return self._limiters[key]
 
-    def call(  # noqa: PLR0913 - the call's parts
+    def call(  # noqa: PLR0913 - the call, its checks and the client it goes through
         self,
         region: str,
         action: str,
@@ -398,7 +422,9 @@ class TencentConnector:
         *,
         check: Callable[[dict[str, t.Any]], None] | None = None,
         stop: threading.Event | None = None,
-        client: t.Any = None,  # noqa: ANN401 - the SDK's clients share no typed base
+        client: t.Any = None,  # noqa: ANN401 - an SDK client
+        limiter: SlidingWindowRateLimiter | None = None,
+        hint: str = AUTH_HINT,
     ) -> dict[str, t.Any]:
         """Call a TAT action within the region's rate limit, retrying transient faults.
 
@@ -408,7 +434,9 @@ class TencentConnector:
             params: The request body.
             check: Raises TransientResponseError when an answer is not usable.
             stop: Once set, no further attempt is made (ScanStoppedError).
-            client: Another product's client (STS); default the region's TAT client.
+            client: Another service's client (CloudAudit); default the region's TAT one.
+            limiter: Its rate limiter; default the region's and action's TAT one.
+            hint: What to check when the credentials or permission are refused.
 
         Returns:
             The ``Response`` object of the answer.
@@ -417,8 +445,8 @@ class TencentConnector:
             CloudAuthError: If the credentials or permission are refused.
             CloudAPIError: If the call fails for good.
         """
-        client = client or self.client(region)
-        limiter = self.limiter(region, action)
+        client = client if client is not None else self.client(region)
+        limiter = limiter if limiter is not None else self.limiter(region, action)
 
         def stop_if_asked() -> None:
             if stop is not None and stop.is_set():
@@ -483,7 +511,7 @@ class TencentConnector:
                 self.credential.renew()
                 return call_once()
         except (TencentCloudSDKException, TransientResponseError) as exc:
-            raise self._api_error(region, action, exc) from None
+            raise self._api_error(region, action, exc, hint=hint) from None
 
     @staticmethod
     def _checked_response(body: object) -> dict[str, t.Any]:
@@ -498,7 +526,9 @@ class TencentConnector:
             )
         return response
 
-    def _api_error(self, region: str, action: str, exc: Exception) -> CloudAPIError:
+    def _api_error(
+        self, region: str, action: str, exc: Exception, *, hint: str = AUTH_HINT
+    ) -> CloudAPIError:
         code = str(getattr(exc, "code", None) or type(exc).__name__)
         message = self._redact(str(getattr(exc, "message", None) or exc))
         if code.startswith(AUTH_CODE_PREFIXES):
@@ -508,7 +538,7 @@ class TencentConnector:
                 operation=action,
                 code=code,
                 message=message,
-                hint=AUTH_HINT,
+                hint=hint,
             )
         if is_retryable(exc):
             message = f"{message} [gave up after {self.max_attempts} attempt(s)]"

@@ -30,11 +30,15 @@ _sdk_ssm = SSMEmulator().start()
 _sdk_tat = TATEmulator(credentials={EMULATOR_TAT_SECRET_ID: EMULATOR_TAT_SECRET_KEY}).start()
 atexit.register(_sdk_ssm.stop)
 atexit.register(_sdk_tat.stop)
-populate_ssm(_sdk_ssm, AWS_REGIONS, 60, now=_SDK_NOW)
-populate_tat(_sdk_tat, TENCENT_REGIONS, 60, now=_SDK_NOW)
+populate_ssm(_sdk_ssm, AWS_REGIONS, 60, now=_SDK_NOW, audit_events=True)
+populate_tat(_sdk_tat, TENCENT_REGIONS, 60, now=_SDK_NOW, audit_events=True)
 
+_SDK_AUDIT_ENDPOINTS = {
+    "aws_cloudtrail_endpoint_url": _sdk_ssm.url,
+    "tencent_cloudaudit_endpoint_url": _sdk_tat.url,
+}
 TestTapCloudCommands = get_tap_test_class(
-    TapCloudCommands, config=emulator_config(_sdk_ssm, _sdk_tat)
+    TapCloudCommands, config=emulator_config(_sdk_ssm, _sdk_tat) | _SDK_AUDIT_ENDPOINTS
 )
 
 
@@ -47,6 +51,8 @@ STREAM_KEYS = {
     "tat_commands": (["AccountId", "Region", "CommandId"], "UpdatedTime"),
     "tat_invocations": (["AccountId", "Region", "InvocationId"], "UpdatedTime"),
     "tat_invocation_tasks": (["AccountId", "Region", "InvocationTaskId"], "UpdatedTime"),
+    "aws_send_command_events": (["AccountId", "Region", "EventId"], "EventTime"),
+    "tat_audit_events": (["AccountId", "Region", "EventId"], "EventTime"),
 }
 STREAM_NAMES = tuple(STREAM_KEYS)
 

@@ -22,6 +22,7 @@ from tests.emulators import (
     populate_ssm,
     populate_tat,
 )
+from tests.emulators.demo_accounts import EXTERNAL_ID, ROLE_NAME, add_demo_accounts
 from tests.meltano_project import Meltano, MeltanoUnavailableError, find_meltano, meltano_env
 from tests.postgres import PostgresUnavailableError, running_postgres
 from tests.warehouse_truth import (
@@ -62,8 +63,15 @@ def emulators():
         TATEmulator(credentials={EMULATOR_TAT_SECRET_ID: EMULATOR_TAT_SECRET_KEY}) as tat,
     ):
         now = dt.datetime.now(dt.UTC)
-        populate_ssm(ssm, AWS_REGIONS, 70, now=now)
-        populate_tat(tat, TENCENT_REGIONS, 130, now=now)
+        populate_ssm(ssm, AWS_REGIONS, 70, now=now, audit_events=True)
+        populate_tat(tat, TENCENT_REGIONS, 130, now=now, audit_events=True)
+        # Every audit event delivered now, so the truth does not move during a run (late
+        # delivery has its own tests in test_audit.py).
+        for region in AWS_REGIONS:
+            for event in ssm.trail.events(region):
+                ssm.trail.deliver(event.event_id, event.event_time)
+        for event in tat.audit.events():
+            tat.audit.deliver(event.event_id, event.event_time)
         yield ssm, tat
 
 
@@ -78,7 +86,12 @@ def meltano(tmp_path_factory, postgres, emulators):
         tmp_path_factory.mktemp("meltano") / "meltano.db",
         {
             "TAP_CLOUDCOMMANDS_AWS_ENDPOINT_URL": ssm.url,
+            "TAP_CLOUDCOMMANDS_AWS_STS_ENDPOINT_URL": ssm.url,
             "TAP_CLOUDCOMMANDS_TENCENT_ENDPOINT_URL": tat.url,
+            "TAP_CLOUDCOMMANDS_TENCENT_STS_ENDPOINT_URL": tat.url,
+            # The audit APIs are served on the same ports (tests/emulators/cloudtrail.py).
+            "TAP_CLOUDCOMMANDS_AWS_CLOUDTRAIL_ENDPOINT_URL": ssm.url,
+            "TAP_CLOUDCOMMANDS_TENCENT_CLOUDAUDIT_ENDPOINT_URL": tat.url,
             "TARGET_POSTGRES_HOST": postgres["host"],
             "TARGET_POSTGRES_PORT": str(postgres["port"]),
             "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": SCHEMA,
@@ -239,6 +252,8 @@ def test_meltano_invoke_discover_and_select_list(meltano):
         "tat_commands",
         "tat_invocations",
         "tat_invocation_tasks",
+        "aws_send_command_events",
+        "tat_audit_events",
     }
 
     listing = meltano.run("select", "tap-cloudcommands", "--list").stdout
@@ -247,6 +262,48 @@ def test_meltano_invoke_discover_and_select_list(meltano):
     assert "[automatic  ] tat_commands.UpdatedTime" in listing
     assert "[selected   ] ssm_commands.Status" in listing
     assert "[selected   ] tat_commands.Tags" in listing
+
+
+def test_audit_events_name_who_ran_each_run(meltano, postgres, emulators):
+    ssm, tat = emulators
+
+    meltano.run("run", "tap-cloudcommands", "target-postgres")
+
+    # Rows per region equal the emulators' events; every event is one row.
+    truth = {r: len(ssm.trail.events(r)) for r in AWS_REGIONS}
+    assert counts_by_region(postgres, "aws_send_command_events") == truth
+    assert counts_by_region(postgres, "tat_audit_events") == {
+        "ap-guangzhou": len(tat.audit.events())
+    }
+    # Who sent each SSM command, joined on CommandId, as the emulator attributed it.
+    expected_ssm = {
+        e.detail["responseElements"]["command"]["commandId"]: e.detail["userIdentity"]["arn"]
+        for r in AWS_REGIONS
+        for e in ssm.trail.events(r)
+    }
+    joined = query(
+        postgres,
+        f'select c."CommandId", e."RequestedBy" from {SCHEMA}.ssm_commands c '
+        f'join {SCHEMA}.aws_send_command_events e on e."CommandId" = c."CommandId" '
+        "and e.\"EventName\" = 'SendCommand'",
+    )
+    assert dict(joined) == expected_ssm
+    commands = sum(len(ssm.commands(r)) for r in AWS_REGIONS)
+    assert 0 < len(expected_ssm) < commands  # some runs have no audit event
+    # Who ran each TAT invocation, joined on InvocationId.
+    expected_tat = {
+        json.loads(e.detail["responseElements"])["InvocationId"]: e.principal_id
+        for e in tat.audit.events()
+    }
+    joined = query(
+        postgres,
+        f'select i."InvocationId", e."RequestedBy" from {SCHEMA}.tat_invocations i '
+        f'join {SCHEMA}.tat_audit_events e on e."InvocationId" = i."InvocationId" '
+        "and e.\"EventName\" in ('RunCommand', 'InvokeCommand')",
+    )
+    assert dict(joined) == expected_tat
+    invocations = sum(len(tat.invocations(r)) for r in TENCENT_REGIONS)
+    assert 0 < len(expected_tat) < invocations
 
 
 def add_multi_step_runs(ssm, tat):
@@ -430,3 +487,88 @@ def strings(value):
     elif isinstance(value, list):
         for item in value:
             yield from strings(item)
+
+
+def test_an_organization_and_an_account_list_load_into_one_schema(meltano, postgres):
+    """Every account of both clouds, regions by wildcard, into one schema: no key collides.
+
+    Each account holds the same sample data (same seed, so the same command ids): only
+    AccountId keeps their rows apart.
+    """
+    schema = "cloudcommands_accounts"
+    now = dt.datetime.now(dt.UTC)
+    with (
+        SSMEmulator() as ssm,
+        TATEmulator(credentials={EMULATOR_TAT_SECRET_ID: EMULATOR_TAT_SECRET_KEY}) as tat,
+    ):
+        populate_ssm(ssm, AWS_REGIONS, 20, now=now)
+        populate_tat(tat, TENCENT_REGIONS, 20, now=now)
+        accounts = add_demo_accounts(
+            ssm,
+            tat,
+            3,
+            fill_ssm=lambda account, _: populate_ssm(
+                ssm, AWS_REGIONS, 20, now=now, account=account
+            ),
+            fill_tat=lambda account, _: populate_tat(
+                tat, TENCENT_REGIONS, 20, now=now, account=account
+            ),
+        )
+        tencent = [
+            {"role_arn": a["role_arn"], "external_id": a["external_id"]} if a["role_arn"] else {}
+            for a in accounts["tencent"]["accounts"]
+        ]
+        run = Meltano(
+            meltano.executable,
+            meltano.env
+            | {
+                "TAP_CLOUDCOMMANDS_AWS_ENDPOINT_URL": ssm.url,
+                "TAP_CLOUDCOMMANDS_AWS_STS_ENDPOINT_URL": ssm.url,
+                "TAP_CLOUDCOMMANDS_AWS_ORGANIZATIONS_ENDPOINT_URL": ssm.url,
+                "TAP_CLOUDCOMMANDS_AWS_ACCOUNT_ENDPOINT_URL": ssm.url,
+                "TAP_CLOUDCOMMANDS_AWS_CLOUDTRAIL_ENDPOINT_URL": ssm.url,
+                "TAP_CLOUDCOMMANDS_AWS_REGIONS": json.dumps(["*"]),
+                "TAP_CLOUDCOMMANDS_AWS_ORGANIZATION": json.dumps(
+                    {"member_role_name": ROLE_NAME, "external_id": EXTERNAL_ID}
+                ),
+                "TAP_CLOUDCOMMANDS_TENCENT_ENDPOINT_URL": tat.url,
+                "TAP_CLOUDCOMMANDS_TENCENT_STS_ENDPOINT_URL": tat.url,
+                "TAP_CLOUDCOMMANDS_TENCENT_CLOUDAUDIT_ENDPOINT_URL": tat.url,
+                "TAP_CLOUDCOMMANDS_TENCENT_REGIONS": json.dumps(["ap-*"]),
+                "TAP_CLOUDCOMMANDS_TENCENT_ACCOUNTS": json.dumps(tencent),
+                "TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA": schema,
+            },
+        )
+        run.run("run", "--state-id-suffix", "accounts", "tap-cloudcommands", "target-postgres")
+
+        for table, emulator, regions, served, key in (
+            ("ssm_commands", ssm, AWS_REGIONS, ssm.commands, "CommandId"),
+            ("ssm_command_invocations", ssm, AWS_REGIONS, ssm.invocations, "InstanceId"),
+            ("tat_commands", tat, TENCENT_REGIONS, tat.commands, "CommandId"),
+            ("tat_invocations", tat, TENCENT_REGIONS, tat.invocations, "InvocationId"),
+            (
+                "tat_invocation_tasks",
+                tat,
+                TENCENT_REGIONS,
+                tat.invocation_tasks,
+                "InvocationTaskId",
+            ),
+        ):
+            truth = {
+                (account, region): len(served(region, account=account))
+                for account in emulator.accounts()
+                for region in regions
+            }
+            assert len(emulator.accounts()) == 3
+            loaded = query(
+                postgres,
+                f'select "AccountId", "Region", count(*) from {schema}.{table} group by 1, 2',
+            )
+            assert {(a, r): n for a, r, n in loaded} == {k: n for k, n in truth.items() if n}
+            # The same ids in every account, each account's row kept.
+            [(shared,)] = query(
+                postgres,
+                f'select count(*) from (select "{key}" from {schema}.{table} '
+                'group by 1 having count(distinct "AccountId") = 3) as shared',
+            )
+            assert shared > 0, table

@@ -177,6 +177,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "(per region and action; default: no limit)",
     )
     parser.add_argument(
+        "--audit-events",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="also serve CloudTrail SendCommand and CloudAudit RunCommand/InvokeCommand "
+        "events for most runs, on the SSM and TAT ports (default: off)",
+    )
+    parser.add_argument(
         "--prerender",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -232,6 +239,7 @@ def main(argv: list[str] | None = None) -> None:
                 ssm_per_region,
                 invocations=args.ssm_invocations,
                 invocations_per_region=args.ssm_invocations_per_region,
+                audit_events=args.audit_events,
                 **fill,
             )
             populate_tat(
@@ -240,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
                 tat_per_region,
                 invocations_per_region=args.tat_invocations_per_region,
                 max_tasks_per_invocation=args.tat_max_tasks,
+                audit_events=args.audit_events,
                 **fill,
             )
             accounts = add_demo_accounts(

@@ -39,6 +39,12 @@ if TYPE_CHECKING:
 DEFAULT_SEED = 20260101
 # Execution history draws from its own generator, so that the commands stay pinned.
 HISTORY_SEED_OFFSET = 0x5EED
+# Audit events draw from their own generator: turning them on changes no other sample.
+AUDIT_SEED_OFFSET = 0xA0D1
+# About one run in this many has no audit event (a trail that was off, another account).
+AUDIT_GAP_ONE_IN = 6
+# Audit events are delivered up to this late (CloudTrail: "about 5 minutes" on average).
+AUDIT_MAX_DELAY_SECONDS = 600
 # Defaults of the history sizes (see populate_ssm / populate_tat).
 DEFAULT_SSM_INVOCATIONS_PER_REGION: int | None = None  # every command's invocations
 DEFAULT_TAT_INVOCATIONS_PER_REGION = 2000  # at most; never more than the commands
@@ -271,6 +277,7 @@ def populate_ssm(
     invocations: bool = True,
     invocations_per_region: int | None = DEFAULT_SSM_INVOCATIONS_PER_REGION,
     account: str | None = None,
+    audit_events: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
     """Fill an SSM emulator with realistic commands and their invocations.
 
@@ -294,12 +301,16 @@ def populate_ssm(
         invocations_per_region: At most this many invocations per region (None = no
             cap): the newest commands get theirs first, each command all or none.
         account: The account to fill (None = the default account).
+        audit_events: Also store a CloudTrail SendCommand event (``emulator.trail``) for
+            about five commands in six: same CommandId and time, by an IAM user or an
+            assumed role, delivered up to 10 minutes late.
 
     Returns:
         The stored commands (copies) by region.
     """
     rng = SeededRandom(seed)
     history = SeededRandom(seed + HISTORY_SEED_OFFSET)
+    audit = SeededRandom(seed + AUDIT_SEED_OFFSET)
     created: dict[str, list[dict[str, Any]]] = {}
     with gc_paused():
         for region in regions:
@@ -314,8 +325,39 @@ def populate_ssm(
                 _fill_ssm_invocations(
                     emulator, region, instances, history, invocations_per_region, account
                 )
+            if audit_events:
+                _fill_send_command_events(emulator, region, audit, account)
         emulator.warm([emulator._store_key(r, account) for r in created], render=prerender)
     return created
+
+
+_AUDIT_PRINCIPALS = (
+    {"user_arn": "arn:aws:iam::123456789012:user/alice", "username": "alice"},
+    {"user_arn": "arn:aws:iam::123456789012:user/bob", "username": "bob"},
+    {
+        "user_arn": "arn:aws:sts::123456789012:assumed-role/ops-automation/deploy-bot",
+        "identity_type": "AssumedRole",
+        "session_issuer_arn": "arn:aws:iam::123456789012:role/ops-automation",
+        "username": "ops-automation",
+        "access_key_id": "ASIAEXAMPLEROLE00001",
+    },
+)
+
+
+def _fill_send_command_events(
+    emulator: SSMEmulator, region: str, rng: random.Random, account: str | None = None
+) -> None:
+    for command in emulator.commands(region, account=account):
+        if rng.randrange(AUDIT_GAP_ONE_IN) == 0:
+            continue
+        principal = rng.choice(_AUDIT_PRINCIPALS)
+        emulator.trail_for(account).add_send_command_event(
+            region,
+            command,
+            delay=timedelta(seconds=rng.uniform(0, AUDIT_MAX_DELAY_SECONDS)),
+            source_ip=f"198.51.100.{rng.randint(1, 254)}",
+            **principal,
+        )
 
 
 def _fill_ssm_invocations(
@@ -546,6 +588,7 @@ def populate_tat(
     invocations_per_region: int | None = None,
     max_tasks_per_invocation: int = DEFAULT_TAT_MAX_TASKS,
     account: str | None = None,
+    audit_events: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
     """Fill a TAT emulator with realistic commands, invocations and invocation tasks.
 
@@ -569,12 +612,17 @@ def populate_tat(
             ``emulator.invocations(region)`` / ``emulator.invocation_tasks(region)``.
         max_tasks_per_invocation: Most tasks (instances) per invocation.
         account: The account to fill (None = the default account).
+        audit_events: Also store a CloudAudit RunCommand or InvokeCommand event
+            (``emulator.audit``) for about five invocations in six created in the 90
+            days CloudAudit keeps: same InvocationId, CommandId, instances and time, by
+            a sub-account, a role or the root account, delivered up to 10 minutes late.
 
     Returns:
         The stored commands (copies) by region.
     """
     rng = SeededRandom(seed)
     history = SeededRandom(seed + HISTORY_SEED_OFFSET)
+    audit = SeededRandom(seed + AUDIT_SEED_OFFSET)
     created: dict[str, list[dict[str, Any]]] = {}
     with gc_paused():
         for region in regions:
@@ -599,6 +647,8 @@ def populate_tat(
                     max(1, max_tasks_per_invocation),
                     account,
                 )
+            if audit_events:
+                _fill_invocation_events(emulator, region, now, audit, account)
         emulator.warm([emulator._store_key(r, account) for r in created], render=prerender)
     return created
 
@@ -622,6 +672,56 @@ _LONG_TAT_OUTPUTS = (
     b"".join(b"%06d kernel: eth0 link up, 10000 Mbps full duplex\n" % i for i in range(700)),
     b"".join(b"%06d ok\n" % i for i in range(2000)),
 )
+
+
+_TAT_AUDIT_PRINCIPALS = (
+    {"principal_id": "100000000011", "username": "100000000011", "identity_type": "CAMUser"},
+    {"principal_id": "100000000001", "username": "root", "identity_type": "root"},
+    {
+        "principal_id": "4611686018427397919",
+        "username": "roleUser",
+        "identity_type": "AssumedRole",
+        "secret_id": "AKIDEXAMPLEROLE0000001",
+    },
+)
+# CloudAudit keeps 90 days; older invocations get no event.
+_AUDIT_RETENTION = timedelta(days=89)
+
+
+def _fill_invocation_events(
+    emulator: TATEmulator,
+    region: str,
+    now: datetime,
+    rng: random.Random,
+    account: str | None = None,
+) -> None:
+    for invocation in emulator.invocations(region, account=account):
+        created = invocation["CreatedTime"]
+        if isinstance(created, str):
+            created = datetime.fromisoformat(created)
+        if created < now - _AUDIT_RETENTION or rng.randrange(AUDIT_GAP_ONE_IN) == 0:
+            continue
+        instances = [
+            task["InstanceId"]
+            for task in emulator.tasks_of(region, invocation["InvocationId"], account=account)
+        ]
+        event = emulator.audit_for(account).add_invocation_event(
+            region,
+            {**invocation, "CreatedTime": created},
+            instances,
+            delay=timedelta(seconds=rng.uniform(0, AUDIT_MAX_DELAY_SECONDS)),
+            source_ip=f"198.51.100.{rng.randint(1, 254)}",
+            **rng.choice(_TAT_AUDIT_PRINCIPALS),
+        )
+        if rng.random() < 0.5:
+            # RunCommand: a temporary command, created and run in one call.
+            event.event_name = event.detail["eventName"] = "RunCommand"
+            event.detail["responseElements"] = json.dumps(
+                {
+                    "CommandId": invocation.get("CommandId"),
+                    "InvocationId": invocation["InvocationId"],
+                }
+            )
 
 
 def _tat_instances(rng: random.Random) -> list[tuple[str, str]]:

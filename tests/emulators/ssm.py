@@ -40,6 +40,7 @@ from .base import (
     Reply,
     RequestRejectedError,
 )
+from .cloudtrail import CLOUDTRAIL_TARGET_PREFIX, CloudTrail
 from .credentials import (
     EMULATOR_AWS_ACCESS_KEY_ID,
     EMULATOR_AWS_ACCOUNT_ID,
@@ -148,12 +149,28 @@ class SSMEmulator(EmulatorServer):
                 EMULATOR_AWS_ACCESS_KEY_ID, EMULATOR_AWS_SECRET_ACCESS_KEY, EMULATOR_AWS_ACCOUNT_ID
             )
         )
+        # CloudTrail LookupEvents, served on this port too (cloudtrail.py): one trail per
+        # account (``trail`` is the default account's, ``trail_for`` any account's).
+        self.trail = CloudTrail()
+        self._trails: dict[str, CloudTrail] = {EMULATOR_AWS_ACCOUNT_ID: self.trail}
         self._store = CommandStore("RequestedDateTime")
         self._invocations = CommandStore(
             "RequestedDateTime", id_field=("CommandId", "InstanceId"), group_field="CommandId"
         )
 
     # ------------------------------------------------------------- accounts
+    def trail_for(self, account: str | None) -> CloudTrail:
+        """The CloudTrail events of an account (None = the default account).
+
+        Args:
+            account: The account.
+
+        Returns:
+            Its trail, made on first use.
+        """
+        key = account or EMULATOR_AWS_ACCOUNT_ID
+        return self._trails.setdefault(key, CloudTrail())
+
     def add_account(self, account_id: str) -> tuple[str, str]:
         """Add an account with its own data and a base key pair.
 
@@ -570,6 +587,8 @@ class SSMEmulator(EmulatorServer):
             elif target is None and path.split("?", 1)[0] == LIST_REGIONS_PATH:
                 # Account is rest-json: the operation is the path, not a target header.
                 protocol, action = ACCOUNT_PROTOCOL, "ListRegions"
+            if (target or "").startswith(CLOUDTRAIL_TARGET_PREFIX + "."):
+                action = (target or "").rpartition(".")[2]
             try:
                 params = json.loads(body or b"{}")
             except ValueError:
@@ -673,6 +692,16 @@ class SSMEmulator(EmulatorServer):
             return self._expired_error(request)
         return None
 
+    def _dispatch_organizations(self, request: ApiRequest, caller: str) -> Reply:
+        if request.action not in ORG_ACTIONS:
+            return _json_error(
+                "UnknownOperationException", f"Operation {request.action} is not emulated"
+            )
+        try:
+            return org_reply(org_page(self.organization, caller, request.action, request.params))
+        except AwsApiError as error:
+            return org_error(error)
+
     def dispatch(self, request: ApiRequest) -> Reply:
         """Answer ListCommands, ListCommandInvocations or an STS action."""
         if request.protocol == QUERY_PROTOCOL:
@@ -682,17 +711,11 @@ class SSMEmulator(EmulatorServer):
                 return error_reply(error)
         caller = self.registry.account_of_key(request.access_key_id)
         if request.protocol == ORGANIZATIONS_PROTOCOL:
-            if request.action not in ORG_ACTIONS:
-                return _json_error(
-                    "UnknownOperationException", f"Operation {request.action} is not emulated"
-                )
-            try:
-                page = org_page(self.organization, caller, request.action, request.params)
-                return org_reply(page)
-            except AwsApiError as error:
-                return org_error(error)
+            return self._dispatch_organizations(request, caller)
         if request.protocol == ACCOUNT_PROTOCOL:
             return self._list_regions(request, caller)
+        if (request.headers.get("X-Amz-Target") or "").startswith(CLOUDTRAIL_TARGET_PREFIX):
+            return self.trail_for(caller).answer(request)
         if request.action == "ListCommandInvocations":
             return self._list_command_invocations(request)
         if request.action != "ListCommands":

@@ -27,6 +27,9 @@ from .base import (
     Reply,
     RequestRejectedError,
 )
+from .cloudaudit import API_VERSION as CLOUDAUDIT_VERSION
+from .cloudaudit import SERVICE as CLOUDAUDIT_SERVICE
+from .cloudaudit import CloudAudit, CloudAuditApiError
 from .credentials import (
     EMULATOR_TAT_SECRET_ID,
     EMULATOR_TAT_SECRET_KEY,
@@ -150,6 +153,10 @@ class TATEmulator(EmulatorServer):
         )
         # Per-invocation timestamp styles (its tasks follow it).
         self._invocation_styles: dict[tuple[str, str], str] = {}
+        # CloudAudit LookUpEvents, served on this port too (cloudaudit.py).
+        # One CloudAudit per account (``audit`` is the default account's).
+        self.audit = CloudAudit()
+        self._audits: dict[str, CloudAudit] = {EMULATOR_TENCENT_ACCOUNT_ID: self.audit}
 
     @property
     def timestamp_style(self) -> str:
@@ -161,6 +168,18 @@ class TATEmulator(EmulatorServer):
         self._timestamp_style = check_timestamp_style(style)
 
     # ------------------------------------------------------------- accounts
+    def audit_for(self, account: str | None) -> CloudAudit:
+        """The CloudAudit events of an account (None = the default account).
+
+        Args:
+            account: The account (main account UIN).
+
+        Returns:
+            Its events, made on first use.
+        """
+        key = account or EMULATOR_TENCENT_ACCOUNT_ID
+        return self._audits.setdefault(key, CloudAudit())
+
     def add_account(self, account_id: str) -> tuple[str, str]:
         """Add an account (main account UIN) with its own data and a base key pair.
 
@@ -661,7 +680,7 @@ class TATEmulator(EmulatorServer):
         auth = parse_authorization(headers.get("Authorization"))
         if (
             auth is None
-            or auth.service not in (SERVICE, STS_SERVICE)
+            or auth.service not in (SERVICE, STS_SERVICE, CLOUDAUDIT_SERVICE)
             or not REQUIRED_SIGNED_HEADERS.issubset(auth.signed_headers)
         ):
             return self._error(
@@ -708,8 +727,12 @@ class TATEmulator(EmulatorServer):
         (version, region and action checked first)."""
         version = request.headers.get("X-TC-Version") or ""
         auth = parse_authorization(request.headers.get("Authorization"))
-        if auth is not None and auth.service == STS_SERVICE:
-            return self._dispatch_sts(request, version)
+        other_service = {
+            STS_SERVICE: self._dispatch_sts,
+            CLOUDAUDIT_SERVICE: self._dispatch_cloudaudit,
+        }
+        if auth is not None and auth.service in other_service:
+            return other_service[auth.service](request, version)
         if version != API_VERSION:
             return self._error(
                 "NoSuchVersion",
@@ -750,6 +773,17 @@ class TATEmulator(EmulatorServer):
             self._ties(matching), query, lambda c: self._render(region, c), str(uuid.uuid4())
         )
         return Reply(200, body, self.content_type)
+
+    def _dispatch_cloudaudit(self, request: ApiRequest, version: str) -> Reply:
+        if version != CLOUDAUDIT_VERSION or request.action != "LookUpEvents":
+            return self._error(
+                "InvalidAction", f"The action `{request.action}` ({version}) is not emulated."
+            )
+        try:
+            caller = self.registry.account_of_key(request.access_key_id)
+            return self._response(self.audit_for(caller).lookup_events(request.params))
+        except CloudAuditApiError as error:
+            return self._error(error.code, error.message)
 
     def _describe_invocations(self, request: ApiRequest) -> Reply:
         region = self._request_key(request)
