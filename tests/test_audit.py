@@ -14,7 +14,7 @@ from tap_cloudcommands.audit import send_command_record, tat_audit_record
 from tap_cloudcommands.settings import settings_errors
 from tap_cloudcommands.timestamps import parse_timestamp
 from tests.conftest import emulator_config
-from tests.emulators import Fault, populate_ssm, populate_tat
+from tests.emulators import EMULATOR_TENCENT_ACCOUNT_ID, Fault, populate_ssm, populate_tat
 from tests.tap_runner import run_tap
 
 UTC = dt.UTC
@@ -392,7 +392,7 @@ def test_tat_audit_records_keys_and_bookmark(tmp_path, tat):
     assert first["UserAgent"] == "TencentCloud-SDK-Python/3.1.106"
     assert first["SourceIPAddress"] == "203.0.113.20"
     assert first["CloudAuditEvent"] is None
-    assert "AccountId" not in first  # reserved for the account partition
+    assert first["AccountId"] == EMULATOR_TENCENT_ACCOUNT_ID  # the partition's account
     assert records[ran.event_id]["InvocationId"] == "inv-bbbb2222"
     assert records[ran.event_id]["RequestedBy"] == "4611686018427397919"
     assert records[cancelled.event_id]["InvocationId"] == "inv-aaaa1111"

@@ -6,6 +6,8 @@ import datetime as dt
 import subprocess
 import sys
 
+from tests.emulators import EMULATOR_AWS_ACCOUNT_ID, EMULATOR_TENCENT_ACCOUNT_ID
+from tests.emulators.demo_accounts import aws_account_id, tencent_account_id
 from tests.meltano_project import PROJECT_ROOT, MeltanoUnavailableError, find_meltano
 from tests.test_meltano_e2e import AWS_REGIONS, TENCENT_REGIONS, unavailable
 from tests.warehouse_truth import check_rollups
@@ -33,14 +35,24 @@ def test_demo_loads_every_served_command_and_can_run_again():
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         # The table of loaded rows ends at the first blank line (the marts follow).
         table = done.stdout[done.stdout.index("table ") :].split("\n\n")[0].splitlines()[1:]
-        rows = {tuple(line.split()[:2]): line.split()[2:4] for line in table}
+        rows = {tuple(line.split()[:3]): line.split()[3:5] for line in table}
+        # Two accounts per cloud, every region of each.
         assert set(rows) == {
-            (table, region)
-            for tables, regions in (
-                (("ssm_commands", "ssm_command_invocations"), AWS_REGIONS),
-                (("tat_commands", "tat_invocations", "tat_invocation_tasks"), TENCENT_REGIONS),
+            (table, account, region)
+            for tables, accounts, regions in (
+                (
+                    ("ssm_commands", "ssm_command_invocations"),
+                    (EMULATOR_AWS_ACCOUNT_ID, aws_account_id(1)),
+                    AWS_REGIONS,
+                ),
+                (
+                    ("tat_commands", "tat_invocations", "tat_invocation_tasks"),
+                    (EMULATOR_TENCENT_ACCOUNT_ID, tencent_account_id(1)),
+                    TENCENT_REGIONS,
+                ),
             )
             for table in tables
+            for account in accounts
             for region in regions
         }
         assert all(loaded == served and int(loaded) > 0 for loaded, served in rows.values())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import typing as t
 from collections import Counter
 from pathlib import Path
@@ -234,9 +235,7 @@ def check_aws_run(
         "finished_at": finished,
         "duration_seconds": (finished - started).total_seconds() if plugins else None,
         "exit_code": (failing[0] if failing else plugins[-1])["ResponseCode"] if plugins else None,
-        "requested_by": None,
-        "source_ip": None,
-        "user_agent": None,
+        **aws_audit_columns(ssm, account, region, command_id),
     }
     for column, value in want.items():
         got = row[column]
@@ -246,6 +245,56 @@ def check_aws_run(
             got = float(got)
         compare(problems, f"{key} {column}", got, value)
     return problems
+
+
+def aws_audit_columns(
+    ssm: SSMEmulator, account: str, region: str, command_id: str
+) -> dict[str, t.Any]:
+    """Who sent a command, from the account's CloudTrail: the earliest SendCommand for it.
+
+    The principal is the identity's ARN, else its session issuer's, else the user name;
+    nulls when the trail holds no event for the command.
+    """
+    events = sorted(
+        (
+            e
+            for e in ssm.trail_for(account).events(region)
+            if e.event_name == "SendCommand"
+            and ((e.detail.get("responseElements") or {}).get("command") or {}).get("commandId")
+            == command_id
+        ),
+        key=lambda e: e.event_time,
+    )
+    if not events:
+        return {"requested_by": None, "source_ip": None, "user_agent": None}
+    detail = events[0].detail
+    identity = detail.get("userIdentity") or {}
+    issuer = ((identity.get("sessionContext") or {}).get("sessionIssuer") or {}).get("arn")
+    return {
+        "requested_by": identity.get("arn") or issuer or events[0].username,
+        "source_ip": detail.get("sourceIPAddress"),
+        "user_agent": detail.get("userAgent"),
+    }
+
+
+def tencent_audit_columns(tat: TATEmulator, account: str, invocation_id: str) -> dict[str, t.Any]:
+    """Who ran an invocation, from the account's CloudAudit (RunCommand or InvokeCommand)."""
+    events = sorted(
+        (
+            e
+            for e in tat.audit_for(account).events()
+            if e.event_name in {"RunCommand", "InvokeCommand"}
+            and invocation_id in json.dumps(e.detail.get("responseElements"))
+        ),
+        key=lambda e: e.event_time,
+    )
+    if not events:
+        return {"requested_by": None, "source_ip": None, "user_agent": None}
+    return {
+        "requested_by": events[0].principal_id or events[0].username,
+        "source_ip": events[0].source_ip,
+        "user_agent": events[0].detail.get("userAgent"),
+    }
 
 
 def check_tat_run(by_key: dict[str, Row], tat: TATEmulator, regions: list[str]) -> list[str]:
@@ -279,9 +328,7 @@ def check_tat_run(by_key: dict[str, Row], tat: TATEmulator, regions: list[str]) 
         "finished_at": finished,
         "duration_seconds": (finished - started).total_seconds() if started and finished else None,
         "exit_code": 0,
-        "requested_by": None,
-        "source_ip": None,
-        "user_agent": None,
+        **tencent_audit_columns(tat, account, task["InvocationId"]),
     }
     for column, value in want.items():
         got = row[column]

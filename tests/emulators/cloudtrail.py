@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .base import ApiRequest, Reply
-from .sts import DEFAULT_ACCOUNT_ID
+from .credentials import EMULATOR_AWS_ACCOUNT_ID as DEFAULT_ACCOUNT_ID
 
 CLOUDTRAIL_TARGET_PREFIX = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
@@ -132,8 +132,12 @@ class CloudTrail:
         clock: The current time (injectable); decides which events are delivered.
     """
 
-    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime] | None = None, account_id: str = DEFAULT_ACCOUNT_ID
+    ) -> None:
         self.clock = clock or (lambda: datetime.now(UTC))
+        # The account whose trail this is: its events name it.
+        self.account_id = account_id
         self._events: dict[str, list[TrailEvent]] = {}
         self._lock = threading.Lock()
 
@@ -164,7 +168,7 @@ class CloudTrail:
         identity: dict[str, Any] = {
             "type": identity_type,
             "principalId": "AIDAEXAMPLEPRINCIPAL1",
-            "accountId": DEFAULT_ACCOUNT_ID,
+            "accountId": self.account_id,
             "accessKeyId": access_key_id,
         }
         if user_arn is not None:
@@ -176,7 +180,7 @@ class CloudTrail:
                 "sessionIssuer": {
                     "type": "Role",
                     "arn": session_issuer_arn,
-                    "accountId": DEFAULT_ACCOUNT_ID,
+                    "accountId": self.account_id,
                 }
             }
         event_id = event_id or str(uuid.uuid4())
@@ -196,7 +200,7 @@ class CloudTrail:
             "readOnly": False,
             "eventType": "AwsApiCall",
             "managementEvent": True,
-            "recipientAccountId": DEFAULT_ACCOUNT_ID,
+            "recipientAccountId": self.account_id,
             "eventCategory": "Management",
         }
         if error_code is not None:

@@ -169,7 +169,9 @@ class SSMEmulator(EmulatorServer):
             Its trail, made on first use.
         """
         key = account or EMULATOR_AWS_ACCOUNT_ID
-        return self._trails.setdefault(key, CloudTrail())
+        if key not in self._trails:
+            self._trails[key] = CloudTrail(account_id=key)
+        return self._trails[key]
 
     def add_account(self, account_id: str) -> tuple[str, str]:
         """Add an account with its own data and a base key pair.

@@ -178,7 +178,9 @@ class TATEmulator(EmulatorServer):
             Its events, made on first use.
         """
         key = account or EMULATOR_TENCENT_ACCOUNT_ID
-        return self._audits.setdefault(key, CloudAudit())
+        if key not in self._audits:
+            self._audits[key] = CloudAudit()
+        return self._audits[key]
 
     def add_account(self, account_id: str) -> tuple[str, str]:
         """Add an account (main account UIN) with its own data and a base key pair.
