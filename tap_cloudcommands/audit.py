@@ -612,7 +612,7 @@ class TATAuditEventsStream(AuditStream):
                 "LookUpEvents",
                 request,
                 check=check,
-                stop=self.feed_group.stop,
+                stop=self.feed_group(context).stop,
                 client=connector.cloudaudit_client(region),
                 limiter=self.limiter(partition_key(context)),
                 hint=CLOUDAUDIT_AUTH_HINT,

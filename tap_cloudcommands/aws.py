@@ -189,6 +189,14 @@ class AWSConnector:
             ]
         )
 
+    def warn(self, message: str) -> None:
+        """Log a warning about this identity's settings.
+
+        Args:
+            message: The line.
+        """
+        self._logger.warning(message)
+
     def for_role(self, role: RoleSpec) -> AWSConnector:
         """A connector for another account, reached by assuming ``role`` from this one.
 
@@ -332,6 +340,15 @@ class AWSConnector:
     def account_id(self) -> str:
         """This identity's account."""
         return str(self.caller_identity["Account"])
+
+    @property
+    def known_account(self) -> str | None:
+        """The account, once STS said it (or the role's, from its ARN); for error lines."""
+        if (identity := self.__dict__.get("caller_identity")) is not None:
+            return str(identity.get("Account"))
+        if self.role is not None:
+            return self.role.role_arn.split(":")[4]
+        return None
 
     @property
     def arn_partition(self) -> str:
@@ -549,7 +566,12 @@ class AWSConnector:
 
         while True:
             try:
-                page = call_once()
+                try:
+                    page = call_once()
+                except ClientError as exc:
+                    if not self._renew_if_expired(exc):
+                        raise
+                    page = call_once()
             except ClientError as exc:
                 raise self._api_error(region, exc, hint=CLOUDTRAIL_AUTH_HINT) from None
             except MalformedPageError:
@@ -683,13 +705,27 @@ class AWSConnector:
             Whether a new session was made (the caller tries once more).
         """
         code = exc.response.get("Error", {}).get("Code")
-        role_arn = self.role.role_arn if self.role else self._config.get("aws_assume_role_arn")
-        if code not in EXPIRED_TOKEN_CODES or not role_arn:
+        if code not in EXPIRED_TOKEN_CODES:
             return False
+        return self._renew()
+
+    def _renew(self) -> bool:
+        """Drop this identity's session (and, for a chained role, its source's).
+
+        Returns:
+            Whether there was an assumed role to renew.
+        """
+        role_arn = self.role.role_arn if self.role else self._config.get("aws_assume_role_arn")
+        if not role_arn:
+            return False
+        if self._source is not None:
+            # A role assumed from an assumed role: the source's keys may be what expired.
+            self._source._renew()  # noqa: SLF001 - the same class
         self._logger.info("AWS: renewing the credentials of role %s", role_arn)
         with self._lock:
             self.__dict__.pop("session", None)  # the cached_property: built again on use
             self._clients.clear()
+            self._cloudtrail_clients.clear()
         return True
 
     def _api_error(self, region: str, exc: ClientError, *, hint: str = AUTH_HINT) -> CloudAPIError:
@@ -705,6 +741,7 @@ class AWSConnector:
                 code=code,
                 message=message,
                 hint=hint,
+                account=self.known_account,
             )
         attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) + 1
         return CloudAPIError(
@@ -713,6 +750,7 @@ class AWSConnector:
             operation=operation,
             code=code,
             message=f"{message} [{attempts} attempt(s)]",
+            account=self.known_account,
         )
 
 
@@ -753,17 +791,30 @@ def account_entries(base: AWSConnector, config: Mapping[str, t.Any]) -> list[Acc
     if organization:
         regions = organization.get("regions") or default_regions
         if regions:
-            entries += _organization_entries(base, organization, regions)
+            # An account listed explicitly is read as listed (its role, its regions).
+            listed_ids = {
+                account["role_arn"].split(":")[4] if account.get("role_arn") else base.account_id
+                for account in listed
+            }
+            entries += _organization_entries(base, organization, regions, listed_ids)
     return entries
 
 
 def _organization_entries(
-    base: AWSConnector, organization: Mapping[str, t.Any], regions: list[str]
+    base: AWSConnector,
+    organization: Mapping[str, t.Any],
+    regions: list[str],
+    listed_ids: set[str],
 ) -> list[AccountEntry]:
-    """The organization's ACTIVE accounts, each through its member role."""
+    """The organization's ACTIVE accounts not listed in aws_accounts, through the member role."""
     found = base.organization_accounts(organization.get("organizational_units"))
     include = set(organization.get("include_accounts") or found)
-    exclude = set(organization.get("exclude_accounts") or [])
+    exclude = set(organization.get("exclude_accounts") or []) | listed_ids
+    if missing := sorted(include - set(found)):
+        base.warn(
+            "AWS: include_accounts names accounts that are not ACTIVE accounts of the "
+            f"organization (or of its organizational_units), not read: {', '.join(missing)}"
+        )
     own = base.account_id
     partition = base.arn_partition
     entries = []

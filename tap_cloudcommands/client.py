@@ -6,6 +6,7 @@ A partition's pages are fetched ahead, a bounded number of partitions at a time.
 from __future__ import annotations
 
 import abc
+import copy
 import dataclasses
 import datetime as dt
 import threading
@@ -22,7 +23,7 @@ from singer_sdk.streams import Stream
 from typing_extensions import override
 
 from tap_cloudcommands.conform import Findings, compile_conformer, compile_fit_check
-from tap_cloudcommands.errors import CloudCommandsError
+from tap_cloudcommands.errors import CloudAPIError, CloudCommandsError
 from tap_cloudcommands.feeds import FeedGroup, FeedStoppedError, PageFeed
 from tap_cloudcommands.scope import DEFAULT_MAX_CONCURRENT_PARTITIONS
 from tap_cloudcommands.timestamps import UTC, format_timestamp, parse_timestamp, utc_now
@@ -188,10 +189,29 @@ class RegionPartitionedStream(Stream):
         self._fits = compile_fit_check(self.schema)
         self._feeds: dict[PartitionKey, PageFeed] = {}
         self._started: set[PartitionKey] = set()
-        # Every partition's fetching stops at the stream's first failure.
-        self.feed_group = FeedGroup()
+        # Every partition's fetching stops at the stream's first failure; with
+        # account_failure=skip, only that account's (see feed_group).
+        self._feed_groups: dict[str, FeedGroup] = {}
         self._dropped_fields: set[str] = set()
         self._highest_values: dict[object, str] = {}
+
+    def feed_group(self, context: Context) -> FeedGroup:
+        """The feeds that stop with this partition's: the stream's, or its account's.
+
+        With ``account_failure: skip`` one account's failure stops only its own feeds.
+
+        Args:
+            context: The partition.
+
+        Returns:
+            The group (its ``stop`` event ends scans and retries).
+        """
+        key = str(context.get("AccountId")) if self.scope.skip_failing_accounts else "*"
+        return self._feed_groups.setdefault(key, FeedGroup())
+
+    def _fail_all_feeds(self, error: BaseException) -> None:
+        for group in list(self._feed_groups.values()):
+            group.fail(error)
 
     def connector(self, context: Context) -> t.Any:  # noqa: ANN401 - the cloud's connector
         """The connector of a partition's account.
@@ -236,6 +256,17 @@ class RegionPartitionedStream(Stream):
         ]
         if not legacy:
             return
+        if self.scope.lists_accounts:
+            # Such a state cannot say which account wrote it (a job per account, each
+            # with its own aws_assume_role_arn, was the advice then): guessing could give
+            # one account's bookmark to another and skip its rows.
+            msg = (
+                f"State for stream {self.name} has bookmarks without AccountId (written "
+                "before accounts were supported) and the settings list accounts: run once "
+                "with the settings that wrote it (no account list) to upgrade it, or drop "
+                "those partitions from the state"
+            )
+            raise StateError(msg)
         account_id = self.scope.base.account_id
         known = {
             partition_key(p["context"])
@@ -524,12 +555,15 @@ class RegionPartitionedStream(Stream):
         # now would claim them before any BATCH message carried them.
         if not self.get_batch_config(self.config):
             self._write_state_message()
+        region = str(context["Region"])
+        where = partition_key(context)
+        if where[0] in self.scope.skipped_accounts:
+            return  # failed earlier in this sync (account_failure=skip): bookmark kept
         # The SDK's own note on unsorted progress, set before it would log a warning for
         # every stream and region; the tap says what matters once.
         self.once.info(RESUMING_NOTE)
+        before = copy.deepcopy(self.state_manager.get_context_state(context))
         self._progress_markers(context)
-        region = str(context["Region"])
-        where = partition_key(context)
         self._highest_values.pop(where, None)
         feed: PageFeed | None = None
         done = False
@@ -541,31 +575,67 @@ class RegionPartitionedStream(Stream):
                 records += 1
                 yield record
             done = True
+        except CloudAPIError as error:
+            failed = str(error)
+            if not self.scope.skip_failing_accounts:
+                # Stop every partition's fetching now, not when the process exits.
+                self._fail_all_feeds(error)
+                raise
+            self._skip_account(context, before, error)
+            done = True
         except Exception as error:
             failed = str(error) or type(error).__name__
-            # Stop every region's fetching now, not when the process exits.
-            self.feed_group.fail(error)
+            self._fail_all_feeds(error)
             raise
         finally:
-            if feed is not None:
-                feed.close()
-                self._feeds.pop(where, None)
-                # Its client is made again if another stream reads this partition: a
-                # client per account and region kept to the end would grow with both.
-                self.connector(context).release(region)
-            self.summary.add(
-                self.scope.cloud,
-                where,
-                records=records,
-                pages=feed.pages if feed is not None else 0,
-                failed=failed,
-            )
-            if failed:
-                self.summary.log()
-            if not done:
-                # Also when the SDK closes this generator early (a failed write, a
-                # record limit): no partition of the stream keeps calling the cloud.
-                self.feed_group.fail(FeedStoppedError(f"{self.name} stopped in {region}"))
+            self._end_partition(context, feed, records=records, failed=failed, done=done)
+
+    def _end_partition(
+        self, context: Context, feed: PageFeed | None, *, records: int, failed: str, done: bool
+    ) -> None:
+        """Close a partition's feed, count it in the summary, stop the rest if it broke off."""
+        region = str(context["Region"])
+        where = partition_key(context)
+        if feed is not None:
+            feed.close()
+            self._feeds.pop(where, None)
+            # Its client is made again if another stream reads this partition: a client
+            # per account and region kept to the end would grow with both.
+            self.connector(context).release(region)
+        self.summary.add(
+            self.scope.cloud,
+            where,
+            records=records,
+            pages=feed.pages if feed is not None else 0,
+            failed=failed,
+        )
+        if failed and not done:
+            self.summary.log()  # the sync ends here: say what each partition did
+        if not done:
+            # Also when the SDK closes this generator early (a failed write, a record
+            # limit): no partition of the stream keeps calling the cloud.
+            self._fail_all_feeds(FeedStoppedError(f"{self.name} stopped in {region}"))
+
+    def _skip_account(
+        self, context: Context, before: dict[str, t.Any], error: CloudAPIError
+    ) -> None:
+        """Give up on a partition's account (``account_failure: skip``).
+
+        Its feeds stop; this partition's state is put back as it was when the partition
+        started (no progress marker the SDK would promote from a partial, unsorted
+        listing, so its bookmark stays); its other partitions are passed over by every
+        stream of the sync. Records already emitted stay emitted: read again next time.
+
+        Args:
+            context: The failing partition.
+            before: Its state when it started.
+            error: What failed.
+        """
+        self.feed_group(context).fail(error)
+        state = self.state_manager.get_context_state(context)
+        state.clear()
+        state.update(before)
+        self.scope.skip_account(partition_key(context)[0], error)
 
     @override
     def log_sync_costs(self) -> None:
@@ -591,13 +661,13 @@ class RegionPartitionedStream(Stream):
         start = keys.index(where) if where in keys else 0
         for candidate in [context, *partitions[start + 1 : start + ahead]]:
             key = partition_key(candidate)
-            if key in self._started:
+            if key in self._started or (key != where and key[0] in self.scope.skipped_accounts):
                 continue
             self._started.add(key)
             self._feeds[key] = PageFeed(
                 f"{self.name}-{key[0]}-{key[1]}",
                 self.fetch_pages(candidate, str(candidate["Region"])),
-                group=self.feed_group,
+                group=self.feed_group(candidate),
             )
         return self._feeds[where]
 

@@ -24,6 +24,7 @@ class CloudAPIError(CloudCommandsError):
         code: str,
         message: str,
         hint: str = "",
+        account: str | None = None,
     ) -> None:
         """Build the one-line message.
 
@@ -34,12 +35,16 @@ class CloudAPIError(CloudCommandsError):
             code: The cloud's error code.
             message: The cloud's error message.
             hint: What the user can do about it.
+            account: The account the call was made in, when known.
         """
         self.cloud = cloud
         self.region = region
         self.operation = operation
         self.code = code
+        self.account = account
         text = f"{cloud} {operation} in region {region} failed: {code}: {message}"
+        if account:
+            text = f"{text} [account {account}]"
         if hint:
             text = f"{text} ({hint})"
         super().__init__(" ".join(text.split()))

@@ -139,12 +139,20 @@ class Scope:
         self._lock = threading.Lock()
         self._partitions: list[Partition] | None = None
         self.connectors: dict[str, t.Any] = {}
+        # Accounts given up on in this sync (account_failure=skip): label -> error.
         self.skipped: dict[str, str] = {}
+        self.skipped_accounts: set[str] = set()
 
     @property
     def label(self) -> str:
         """The cloud's name in log lines."""
         return "AWS" if self.cloud == AWS else "Tencent Cloud"
+
+    @property
+    def lists_accounts(self) -> bool:
+        """Whether the settings name accounts beyond the tap's own identity."""
+        names = ("aws_accounts", "aws_organization") if self.cloud == AWS else ("tencent_accounts",)
+        return any(self._config.get(name) for name in names)
 
     @property
     def skip_failing_accounts(self) -> bool:
@@ -163,6 +171,26 @@ class Scope:
             Its connector.
         """
         return self.connectors[account_id]
+
+    def skip_account(self, account_id: str, error: CloudAPIError) -> None:
+        """Give up on an account for the rest of the sync, with one error line.
+
+        Args:
+            account_id: The account.
+            error: What failed.
+        """
+        with self._lock:
+            if account_id in self.skipped_accounts:
+                return
+            self.skipped_accounts.add(account_id)
+            self.skipped[account_id] = str(error)
+        self._logger.error(
+            "%s account %s skipped for the rest of the sync (account_failure=skip), its "
+            "bookmarks kept: %s",
+            self.label,
+            account_id,
+            error,
+        )
 
     def partitions(self) -> list[Partition]:
         """Every partition of this shard, resolved on first use.

@@ -493,7 +493,7 @@ class TATStream(RegionPartitionedStream):
             page_size=self.config.get("tat_page_size", TAT_MAX_PAGE_SIZE),
             params=self.request_params(),
             stop_before=self.scan_stop_before(self.starting_time(context)),
-            stop=self.feed_group.stop,
+            stop=self.feed_group(context).stop,
         )
         self._scans[partition_key(context)] = scan
         return scan.pages()

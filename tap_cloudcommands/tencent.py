@@ -539,12 +539,27 @@ class TencentConnector:
                 code=code,
                 message=message,
                 hint=hint,
+                account=self.known_account,
             )
         if is_retryable(exc):
             message = f"{message} [gave up after {self.max_attempts} attempt(s)]"
         return CloudAPIError(
-            cloud=CLOUD, region=region, operation=action, code=code, message=message
+            cloud=CLOUD,
+            region=region,
+            operation=action,
+            code=code,
+            message=message,
+            account=self.known_account,
         )
+
+    @property
+    def known_account(self) -> str | None:
+        """The account, once STS said it (or the role's, from its ARN); for error lines."""
+        if (account := self.__dict__.get("account_id")) is not None:
+            return str(account)
+        if self.role is not None and "uin/" in self.role.role_arn:
+            return self.role.role_arn.split("uin/", 1)[1].split(":", 1)[0]
+        return None
 
     def fetch_page(  # noqa: PLR0913 - the request's parts
         self,

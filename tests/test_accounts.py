@@ -18,6 +18,7 @@ from tests.conftest import emulator_config
 from tests.emulators import (
     EMULATOR_AWS_ACCOUNT_ID,
     EMULATOR_TENCENT_ACCOUNT_ID,
+    Fault,
     SSMEmulator,
     TATEmulator,
     populate_ssm,
@@ -378,3 +379,82 @@ def test_an_expired_role_session_is_renewed_mid_sync(tmp_path, ssm, tat):
     assert len(tat.calls_for("AssumeRole")) >= 2
     assert {r["Region"] for r in run.records["ssm_commands"]} == {"us-east-1", "eu-west-1"}
     assert {r["Region"] for r in run.records["tat_commands"]} == {"ap-guangzhou", "ap-singapore"}
+
+
+def test_an_account_failing_mid_sync_is_skipped_and_every_other_account_finishes(tmp_path, ssm):
+    """A role that can be assumed but may not list commands: the rest of the sync goes on."""
+    aws_accounts(ssm, {EMULATOR_AWS_ACCOUNT_ID: ["us-east-1"], AWS_A2: ["eu-west-1"]})
+    config = emulator_config(ssm, None) | {
+        "aws_regions": ["us-east-1"],
+        "aws_accounts": [
+            {},
+            {"role_arn": aws_role(AWS_A2), "external_id": EXTERNAL_ID, "regions": ["eu-west-1"]},
+        ],
+        "account_failure": "skip",
+    }
+    kept = "2026-01-01T00:00:00.000000+00:00"
+    state = {
+        "bookmarks": {
+            stream: {
+                "partitions": [
+                    {
+                        "context": {"AccountId": AWS_A2, "Region": "eu-west-1"},
+                        "replication_key": "RequestedDateTime",
+                        "replication_key_value": kept,
+                    }
+                ]
+            }
+            for stream in ("ssm_commands", "ssm_command_invocations")
+        }
+    }
+    # Only A2 reads eu-west-1: its listing is refused on every call, past its first page.
+    ssm.inject(Fault("auth", action="ListCommands", region="eu-west-1", count=10_000))
+
+    run = run_tap(tmp_path, config, state=state)
+
+    assert run.returncode == 0, run.stderr
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert len(errors) == 1, errors
+    assert AWS_A2 in errors[0]
+    # The tap's own account is read by every stream; A2 by none after its failure.
+    for stream in ("ssm_commands", "ssm_command_invocations"):
+        assert {r["AccountId"] for r in run.records[stream]} == {EMULATOR_AWS_ACCOUNT_ID}
+        bookmarks = {
+            p["context"]["AccountId"]: p.get("replication_key_value")
+            for p in run.final_state["bookmarks"][stream]["partitions"]
+        }
+        assert bookmarks[AWS_A2] == kept, stream
+        assert bookmarks[EMULATOR_AWS_ACCOUNT_ID] > kept
+    assert not ssm.calls_for("ListCommandInvocations", region="eu-west-1")
+    summary = [line for line in run.stderr.splitlines() if "Sync summary" in line]
+    assert any(AWS_A2 in line and "failed" in line for line in summary), summary
+
+
+def test_a_state_without_accounts_is_refused_when_the_settings_list_accounts(tmp_path, ssm):
+    aws_accounts(ssm, {EMULATOR_AWS_ACCOUNT_ID: ["us-east-1"], AWS_A2: ["us-east-1"]})
+    config = emulator_config(ssm, None) | {
+        "aws_regions": ["us-east-1"],
+        "aws_accounts": [{}, {"role_arn": aws_role(AWS_A2), "external_id": EXTERNAL_ID}],
+    }
+    legacy = {
+        "bookmarks": {
+            "ssm_commands": {
+                "partitions": [
+                    {
+                        "context": {"Region": "us-east-1"},
+                        "replication_key": "RequestedDateTime",
+                        "replication_key_value": "2026-11-01T00:00:00.000000+00:00",
+                    }
+                ]
+            }
+        }
+    }
+
+    run = run_tap(tmp_path, config, state=legacy)
+
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("tap-cloudcommands: error: State for stream ssm_commands")
+    assert "without AccountId" in last
+    assert not [m for m in run.messages if m["type"] == "RECORD"]
+    assert not ssm.calls_for("ListCommands")

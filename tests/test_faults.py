@@ -734,4 +734,6 @@ def test_a_failing_region_stops_every_region_of_the_stream_at_once(tmp_path, tat
         ok=not late,
     )
     assert not late, [(c.region, c.params.get("Offset")) for c in late]
-    assert total < full_sync / 2
+    # About half of a full sync's calls were made before the failure (45 of 93 on an idle
+    # machine; a loaded one reads a little further before Tokyo's third page fails).
+    assert total < full_sync * 2 / 3
