@@ -24,7 +24,7 @@ from tap_cloudcommands.client import PartitionKey, RegionPartitionedStream, part
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
 from tap_cloudcommands.schemas import ACCOUNT_ID
 from tap_cloudcommands.scope import TENCENT
-from tap_cloudcommands.tencent import TransientResponseError
+from tap_cloudcommands.tencent.connector import TransientResponseError
 from tap_cloudcommands.timestamps import UTC, instant_and_text
 
 if t.TYPE_CHECKING:
@@ -33,9 +33,9 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
 
-    from tap_cloudcommands.aws import AWSConnector
+    from tap_cloudcommands.aws.connector import AWSConnector
     from tap_cloudcommands.scope import Scope
-    from tap_cloudcommands.tencent import TencentConnector
+    from tap_cloudcommands.tencent.connector import TencentConnector
 
 # The Run Command events of CloudTrail (eventSource ssm.amazonaws.com): SendCommand starts
 # a run, CancelCommand stops one. Other SSM events (StartSession, CreateAssociation, ...)

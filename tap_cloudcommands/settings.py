@@ -20,15 +20,15 @@ from tap_cloudcommands.audit import (
     DEFAULT_CLOUDTRAIL_REQUESTS_PER_SECOND,
     DEFAULT_DELIVERY_DELAY_SECONDS,
 )
-from tap_cloudcommands.aws import DEFAULT_MAX_ATTEMPTS as DEFAULT_AWS_MAX_ATTEMPTS
-from tap_cloudcommands.aws import SSM_MAX_PAGE_SIZE
+from tap_cloudcommands.aws.connector import DEFAULT_MAX_ATTEMPTS as DEFAULT_AWS_MAX_ATTEMPTS
+from tap_cloudcommands.aws.connector import SSM_MAX_PAGE_SIZE
 from tap_cloudcommands.scope import is_pattern
 from tap_cloudcommands.streams import (
     DEFAULT_SSM_STATUS_LOOKBACK_DAYS,
     DEFAULT_TAT_HISTORY_MARGIN_SECONDS,
     DEFAULT_TAT_TASK_OUTPUT_MAX_CHARS,
 )
-from tap_cloudcommands.tencent import (
+from tap_cloudcommands.tencent.connector import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_REQUESTS_PER_SECOND,
     TAT_MAX_PAGE_SIZE,

@@ -10,7 +10,7 @@ import typing as t
 
 from typing_extensions import override
 
-from tap_cloudcommands.aws import (
+from tap_cloudcommands.aws.connector import (
     LIST_COMMAND_INVOCATIONS,
     LIST_COMMANDS,
     SSM_MAX_PAGE_SIZE,
@@ -25,7 +25,7 @@ from tap_cloudcommands.schemas import (
     TAT_INVOCATION_SCHEMA,
     TAT_INVOCATION_TASK_SCHEMA,
 )
-from tap_cloudcommands.tencent import TAT_MAX_PAGE_SIZE
+from tap_cloudcommands.tencent.connector import TAT_MAX_PAGE_SIZE
 from tap_cloudcommands.timestamps import EPOCH, instant_and_text, parse_timestamp
 
 if t.TYPE_CHECKING:
@@ -34,10 +34,10 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
 
-    from tap_cloudcommands.aws import AWSConnector
+    from tap_cloudcommands.aws.connector import AWSConnector
     from tap_cloudcommands.scope import Scope
-    from tap_cloudcommands.tat_scan import OffsetScan
-    from tap_cloudcommands.tencent import TencentConnector
+    from tap_cloudcommands.tencent.connector import TencentConnector
+    from tap_cloudcommands.tencent.scan import OffsetScan
 
 # A command or invocation in any other status may still change, so it is read again.
 SSM_FINAL_STATUSES = frozenset({"Success", "Cancelled", "Failed", "TimedOut"})
@@ -427,7 +427,7 @@ class TATStream(RegionPartitionedStream):
     """A Tencent Cloud TAT Describe* list, per region, by ``UpdatedTime``.
 
     The TAT APIs have no time filter: each sync pages through the list, newest first,
-    with a scan that proves it skipped nothing (``tat_scan``), and keeps items updated at
+    with a scan that proves it skipped nothing (``tencent.scan``), and keeps items updated at
     or after the region's bookmark. Lists of runs (:attr:`history`) end the scan at
     items created before the bookmark minus :data:`TAT_MAX_RUN_SECONDS` and the margin
     setting: older runs ended before the bookmark, so they cannot have changed since.

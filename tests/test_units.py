@@ -12,7 +12,7 @@ import pytest
 
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
 from tap_cloudcommands.settings import settings_errors
-from tap_cloudcommands.tat_scan import OffsetScan, Page
+from tap_cloudcommands.tencent.scan import OffsetScan, Page
 from tap_cloudcommands.timestamps import normalize_timestamp
 
 UTC = dt.UTC
@@ -432,7 +432,7 @@ def test_fit_check_passes_exactly_what_the_conformer_leaves_alone(record, fits):
 
 
 def test_boto3_timestamps_are_parsed_into_utc_not_local_time(monkeypatch):
-    from tap_cloudcommands.aws import utc_timestamp
+    from tap_cloudcommands.aws.connector import utc_timestamp
 
     monkeypatch.setenv("TZ", "Asia/Shanghai")
     time.tzset()
