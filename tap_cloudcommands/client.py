@@ -1,6 +1,7 @@
 """The base stream: a partition and a bookmark per (account, region), capped so none is lost.
 
-A partition's pages are fetched ahead, a bounded number of partitions at a time.
+A partition's pages are fetched ahead, a bounded number of partitions at a time; each
+record's timestamp fields are normalised to UTC RFC 3339 (``TimestampFields``).
 """
 
 from __future__ import annotations

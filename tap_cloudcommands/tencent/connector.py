@@ -1,4 +1,4 @@
-"""Tencent Cloud side: one account's TAT clients per region, rate limits, retries, scans.
+"""Tencent Cloud connector: one account's TAT clients per region, rate limits, retries, scans.
 
 Roles of other accounts are assumed with renewing credentials; STS says which account an
 identity is, DescribeRegions which regions TAT serves it in.
