@@ -35,12 +35,14 @@ CLOUDTRAIL_RETENTION = dt.timedelta(days=90)
 DEFAULT_CLOUDTRAIL_REQUESTS_PER_SECOND = 2
 # The value CloudTrail writes in place of parameters it does not log.
 HIDDEN_VALUE = "HIDDEN_DUE_TO_SECURITY_REASONS"
+
 _RESOURCES = th.ArrayType(
     th.ObjectType(
         th.Property("ResourceType", th.StringType),
         th.Property("ResourceName", th.StringType),
     )
 )
+
 AWS_SEND_COMMAND_EVENT_SCHEMA = th.PropertiesList(
     ACCOUNT_ID,
     th.Property(

@@ -20,10 +20,12 @@ _SSM_CLOUDWATCH_OUTPUT_CONFIG = th.ObjectType(
     th.Property("CloudWatchLogGroupName", th.StringType),
     th.Property("CloudWatchOutputEnabled", th.BooleanType),
 )
+
 _SSM_TARGET = th.ObjectType(
     th.Property("Key", th.StringType),
     th.Property("Values", th.ArrayType(th.StringType)),
 )
+
 SSM_COMMAND_SCHEMA = th.PropertiesList(
     ACCOUNT_ID,
     REGION,
@@ -84,6 +86,7 @@ SSM_COMMAND_SCHEMA = th.PropertiesList(
         ),
     ),
 ).to_dict()
+
 _SSM_COMMAND_PLUGIN = th.ObjectType(
     th.Property("Name", th.StringType, description="Plugin (step) name, e.g. aws:runShellScript."),
     th.Property(
@@ -106,6 +109,7 @@ _SSM_COMMAND_PLUGIN = th.ObjectType(
     th.Property("OutputS3BucketName", th.StringType),
     th.Property("OutputS3KeyPrefix", th.StringType),
 )
+
 SSM_COMMAND_INVOCATION_SCHEMA = th.PropertiesList(
     ACCOUNT_ID,
     REGION,

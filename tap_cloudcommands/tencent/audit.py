@@ -43,6 +43,7 @@ CLOUDAUDIT_AUTH_HINT = (
     "check the Tencent credentials, and that the CAM policy allows cloudaudit:LookUpEvents "
     "(or deselect tat_audit_events)"
 )
+
 TAT_AUDIT_EVENT_SCHEMA = th.PropertiesList(
     ACCOUNT_ID,
     th.Property(

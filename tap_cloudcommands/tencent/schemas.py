@@ -17,6 +17,7 @@ _TAT_TAGS = th.ArrayType(
         th.Property("Value", th.StringType),
     )
 )
+
 TAT_COMMAND_SCHEMA = th.PropertiesList(
     ACCOUNT_ID,
     REGION,
@@ -59,6 +60,7 @@ TAT_COMMAND_SCHEMA = th.PropertiesList(
     th.Property("OutputCOSBucketUrl", th.StringType),
     th.Property("OutputCOSKeyPrefix", th.StringType),
 ).to_dict()
+
 TAT_INVOCATION_SCHEMA = th.PropertiesList(
     ACCOUNT_ID,
     REGION,
@@ -107,6 +109,7 @@ TAT_INVOCATION_SCHEMA = th.PropertiesList(
     th.Property("OutputCOSBucketUrl", th.StringType),
     th.Property("OutputCOSKeyPrefix", th.StringType),
 ).to_dict()
+
 TAT_INVOCATION_TASK_SCHEMA = th.PropertiesList(
     ACCOUNT_ID,
     REGION,

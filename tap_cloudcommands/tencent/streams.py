@@ -46,9 +46,10 @@ class TATStream(RegionPartitionedStream):
 
     The TAT APIs have no time filter: each sync pages through the list, newest first,
     with a scan that proves it skipped nothing (``tencent.scan``), and keeps items
-    updated at or after the region's bookmark. Lists of runs (:attr:`history`) end the scan at
-    items created before the bookmark minus :data:`TAT_MAX_RUN_SECONDS` and the margin
-    setting: older runs ended before the bookmark, so they cannot have changed since.
+    updated at or after the region's bookmark. Lists of runs (:attr:`history`) end the
+    scan at items created before the bookmark minus :data:`TAT_MAX_RUN_SECONDS` and the
+    margin setting: older runs ended before the bookmark, so they cannot have changed
+    since.
     The bookmark advances only after a scan shown complete.
     """
 
