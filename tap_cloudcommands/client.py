@@ -1,6 +1,7 @@
 """The base stream: a partition and a bookmark per (account, region), capped so none is lost.
 
-A partition's pages are fetched ahead, a bounded number of partitions at a time.
+A partition's pages are fetched ahead, a bounded number of partitions at a time; each
+record's timestamp fields are normalised to UTC RFC 3339 (``TimestampFields``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ from tap_cloudcommands.conform import Findings, compile_conformer, compile_fit_c
 from tap_cloudcommands.errors import CloudAPIError, CloudCommandsError
 from tap_cloudcommands.feeds import FeedGroup, FeedStoppedError, PageFeed
 from tap_cloudcommands.scope import DEFAULT_MAX_CONCURRENT_PARTITIONS
-from tap_cloudcommands.timestamps import UTC, format_timestamp, parse_timestamp, utc_now
+from tap_cloudcommands.timestamps import (
+    UTC,
+    format_timestamp,
+    instant_and_text,
+    parse_timestamp,
+    utc_now,
+)
 
 if t.TYPE_CHECKING:
     import logging
@@ -691,3 +698,78 @@ class RegionPartitionedStream(Stream):
             region: Its region name.
             objects: The API objects, in the API's order.
         """
+
+
+class TimestampFields:
+    """Normalises a record's timestamp fields in place to UTC RFC 3339.
+
+    A field is a top-level name, or ``Parent.Child`` for a member of an object (or of
+    each object in an array) such as ``TaskResult.ExecEndTime``.
+    """
+
+    def __init__(self, stream: RegionPartitionedStream, fields: Iterable[str]) -> None:
+        """Remember which fields hold timestamps.
+
+        Args:
+            stream: Whose logger reports values that are not timestamps.
+            fields: Field names, the replication key first.
+        """
+        self._stream = stream
+        fields = tuple(fields)
+        self._top = tuple(field for field in fields if "." not in field)
+        nested: dict[str, list[str]] = {}
+        for field in fields:
+            if "." in field:
+                parent, child = field.split(".", 1)
+                nested.setdefault(parent, []).append(child)
+        self._nested = tuple((parent, tuple(children)) for parent, children in nested.items())
+
+    def normalise(self, record: dict[str, t.Any]) -> dt.datetime | None:
+        """Rewrite each timestamp field; return the instant of the first one.
+
+        A value that is not a timestamp becomes null (with a warning) so the record still
+        matches its schema; an empty string, which TAT sends for times not yet known,
+        becomes null silently.
+
+        Args:
+            record: One API object.
+
+        Returns:
+            The instant of the first field (the replication key), None when absent or
+            unusable.
+        """
+        first: dt.datetime | None = None
+        for index, field in enumerate(self._top):
+            instant = self._rewrite(record, field, record)
+            if index == 0:
+                first = instant
+        for parent, children in self._nested:
+            value = record.get(parent)
+            for holder in value if isinstance(value, list) else [value]:
+                if isinstance(holder, dict):
+                    for child in children:
+                        self._rewrite(holder, child, record)
+        return first
+
+    def _rewrite(
+        self, holder: dict[str, t.Any], field: str, record: dict[str, t.Any]
+    ) -> dt.datetime | None:
+        value = holder.get(field)
+        if value is None:
+            return None
+        if value == "":
+            holder[field] = None
+            return None
+        try:
+            instant, holder[field] = instant_and_text(value)
+        except ValueError:
+            holder[field] = None
+            self._stream.logger.warning(
+                "Stream %s: %s %r of %s is not a timestamp; emitted as null",
+                self._stream.name,
+                field,
+                value,
+                self._stream.record_label(record),
+            )
+            return None
+        return instant

@@ -14,24 +14,24 @@ from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
 
-from tap_cloudcommands.audit import (
+from tap_cloudcommands.audit import DEFAULT_DELIVERY_DELAY_SECONDS
+from tap_cloudcommands.aws.audit import DEFAULT_CLOUDTRAIL_REQUESTS_PER_SECOND
+from tap_cloudcommands.aws.connector import DEFAULT_MAX_ATTEMPTS as DEFAULT_AWS_MAX_ATTEMPTS
+from tap_cloudcommands.aws.connector import SSM_MAX_PAGE_SIZE
+from tap_cloudcommands.aws.streams import DEFAULT_SSM_STATUS_LOOKBACK_DAYS
+from tap_cloudcommands.scope import is_pattern
+from tap_cloudcommands.tencent.audit import (
     DEFAULT_CLOUDAUDIT_REGION,
     DEFAULT_CLOUDAUDIT_REQUESTS_PER_SECOND,
-    DEFAULT_CLOUDTRAIL_REQUESTS_PER_SECOND,
-    DEFAULT_DELIVERY_DELAY_SECONDS,
 )
-from tap_cloudcommands.aws import DEFAULT_MAX_ATTEMPTS as DEFAULT_AWS_MAX_ATTEMPTS
-from tap_cloudcommands.aws import SSM_MAX_PAGE_SIZE
-from tap_cloudcommands.scope import is_pattern
-from tap_cloudcommands.streams import (
-    DEFAULT_SSM_STATUS_LOOKBACK_DAYS,
-    DEFAULT_TAT_HISTORY_MARGIN_SECONDS,
-    DEFAULT_TAT_TASK_OUTPUT_MAX_CHARS,
-)
-from tap_cloudcommands.tencent import (
+from tap_cloudcommands.tencent.connector import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_REQUESTS_PER_SECOND,
     TAT_MAX_PAGE_SIZE,
+)
+from tap_cloudcommands.tencent.streams import (
+    DEFAULT_TAT_HISTORY_MARGIN_SECONDS,
+    DEFAULT_TAT_TASK_OUTPUT_MAX_CHARS,
 )
 from tap_cloudcommands.timestamps import UTC, parse_timestamp
 
@@ -308,7 +308,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Longest TaskResult.Output emitted, in characters; longer output is "
         "cut and TaskResult.OutputCapped set.",
     ),
-    # Audit trails (audit.py)
+    # Audit trails (aws/audit.py, tencent/audit.py)
     th.Property(
         "aws_cloudtrail_endpoint_url",
         th.StringType(pattern=ENDPOINT_URL_PATTERN),

@@ -10,22 +10,23 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
-from tap_cloudcommands import aws, tencent
-from tap_cloudcommands.audit import AWSSendCommandEventsStream, TATAuditEventsStream
-from tap_cloudcommands.aws import AWSConnector
+from tap_cloudcommands.aws import connector as aws_connector
+from tap_cloudcommands.aws.audit import AWSSendCommandEventsStream
+from tap_cloudcommands.aws.connector import AWSConnector
+from tap_cloudcommands.aws.streams import SSMCommandInvocationsStream, SSMCommandsStream
 from tap_cloudcommands.client import OnceLog, SyncSummary
 from tap_cloudcommands.errors import CloudCommandsError
 from tap_cloudcommands.inputs import InputError, catalog_errors, json_file_errors, state_errors
 from tap_cloudcommands.scope import AWS, TENCENT, Scope
 from tap_cloudcommands.settings import CONFIG_SCHEMA, settings_errors
-from tap_cloudcommands.streams import (
-    SSMCommandInvocationsStream,
-    SSMCommandsStream,
+from tap_cloudcommands.tencent import connector as tencent_connector
+from tap_cloudcommands.tencent.audit import TATAuditEventsStream
+from tap_cloudcommands.tencent.connector import TencentConnector
+from tap_cloudcommands.tencent.streams import (
     TATCommandsStream,
     TATInvocationsStream,
     TATInvocationTasksStream,
 )
-from tap_cloudcommands.tencent import TencentConnector
 from tap_cloudcommands.writer import BatchingMsgSpecWriter
 
 if t.TYPE_CHECKING:
@@ -108,13 +109,13 @@ class TapCloudCommands(Tap):
         config, logger = self.config, self.logger
         aws_base = AWSConnector(config, logger)
         aws_scope = Scope(
-            AWS, aws_base, lambda: aws.account_entries(aws_base, config), config, logger
+            AWS, aws_base, lambda: aws_connector.account_entries(aws_base, config), config, logger
         )
         tencent_base = TencentConnector(config, logger)
         tencent_scope = Scope(
             TENCENT,
             tencent_base,
-            lambda: tencent.account_entries(tencent_base, config),
+            lambda: tencent_connector.account_entries(tencent_base, config),
             config,
             logger,
         )

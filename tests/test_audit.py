@@ -10,8 +10,9 @@ import math
 
 import pytest
 
-from tap_cloudcommands.audit import send_command_record, tat_audit_record
+from tap_cloudcommands.aws.audit import send_command_record
 from tap_cloudcommands.settings import settings_errors
+from tap_cloudcommands.tencent.audit import tat_audit_record
 from tap_cloudcommands.timestamps import parse_timestamp
 from tests.conftest import emulator_config
 from tests.emulators import EMULATOR_TENCENT_ACCOUNT_ID, Fault, populate_ssm, populate_tat
@@ -635,8 +636,8 @@ def test_a_refused_permission_is_one_line_naming_it(tmp_path, ssm):
 
 
 def test_cloudaudit_windows_cover_the_query_without_gaps():
-    from tap_cloudcommands.audit import TATAuditEventsStream
     from tap_cloudcommands.tap import TapCloudCommands
+    from tap_cloudcommands.tencent.audit import TATAuditEventsStream
 
     tap = TapCloudCommands(config={}, validate_config=False)
     stream = tap.streams[TAT_STREAM]

@@ -34,7 +34,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tap_cloudcommands.tencent import TencentConnector
+from tap_cloudcommands.tencent.connector import TencentConnector
 from tests.emulators import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY, TATEmulator
 from tests.emulators.schedule import Schedule, Step, limit_throttling, plan_from_seed
 from tests.properties import property_settings

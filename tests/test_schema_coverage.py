@@ -14,9 +14,8 @@ import botocore.session
 import pytest
 from tencentcloud.tat.v20201028 import models as tat_models
 
-from tap_cloudcommands.schemas import (
-    SSM_COMMAND_INVOCATION_SCHEMA,
-    SSM_COMMAND_SCHEMA,
+from tap_cloudcommands.aws.schemas import SSM_COMMAND_INVOCATION_SCHEMA, SSM_COMMAND_SCHEMA
+from tap_cloudcommands.tencent.schemas import (
     TAT_COMMAND_SCHEMA,
     TAT_INVOCATION_SCHEMA,
     TAT_INVOCATION_TASK_SCHEMA,

@@ -292,7 +292,7 @@ def test_the_tap_s_boto3_clients_parse_timestamps_into_utc(ssm, monkeypatch):
     import logging
     import time
 
-    from tap_cloudcommands.aws import LIST_COMMAND_INVOCATIONS, AWSConnector
+    from tap_cloudcommands.aws.connector import LIST_COMMAND_INVOCATIONS, AWSConnector
 
     ssm.add_command_with_invocations(
         "us-east-1", INSTANCES[:1], RequestedDateTime=now(), Status="Success"

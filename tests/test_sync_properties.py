@@ -40,7 +40,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tap_cloudcommands.tap import TapCloudCommands
-from tap_cloudcommands.tencent import TencentConnector
+from tap_cloudcommands.tencent.connector import TencentConnector
 from tap_cloudcommands.timestamps import parse_timestamp
 from tap_cloudcommands.writer import BatchingMsgSpecWriter
 from tests.emulators import EMULATOR_TAT_SECRET_ID, EMULATOR_TAT_SECRET_KEY, TATEmulator

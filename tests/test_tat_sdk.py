@@ -13,8 +13,8 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.tat.v20201028 import tat_client as sdk_tat_client
 
 from tap_cloudcommands.errors import CloudAPIError
-from tap_cloudcommands.tat_sdk import TatClient
-from tap_cloudcommands.tencent import TencentConnector
+from tap_cloudcommands.tencent.connector import TencentConnector
+from tap_cloudcommands.tencent.sdk import TatClient
 from tests.conftest import emulator_config
 from tests.emulators import Fault
 from tests.test_emulators import make_tat_client

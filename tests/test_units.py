@@ -12,7 +12,7 @@ import pytest
 
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
 from tap_cloudcommands.settings import settings_errors
-from tap_cloudcommands.tat_scan import OffsetScan, Page
+from tap_cloudcommands.tencent.scan import OffsetScan, Page
 from tap_cloudcommands.timestamps import normalize_timestamp
 
 UTC = dt.UTC
@@ -321,7 +321,7 @@ def test_an_object_without_a_command_id_is_skipped_and_its_values_are_not_logged
     ],
 )
 def test_task_output_is_decoded_only_when_it_is_utf8(output, expected):
-    from tap_cloudcommands.streams import decode_output
+    from tap_cloudcommands.tencent.streams import decode_output
 
     assert decode_output(output) == expected
 
@@ -420,7 +420,7 @@ def test_fit_check_passes_exactly_what_the_conformer_leaves_alone(record, fits):
     import copy
 
     from tap_cloudcommands.conform import Findings, compile_conformer, compile_fit_check
-    from tap_cloudcommands.schemas import TAT_COMMAND_SCHEMA
+    from tap_cloudcommands.tencent.schemas import TAT_COMMAND_SCHEMA
 
     conformed = copy.deepcopy(record)
     findings = Findings()
@@ -432,7 +432,7 @@ def test_fit_check_passes_exactly_what_the_conformer_leaves_alone(record, fits):
 
 
 def test_boto3_timestamps_are_parsed_into_utc_not_local_time(monkeypatch):
-    from tap_cloudcommands.aws import utc_timestamp
+    from tap_cloudcommands.aws.connector import utc_timestamp
 
     monkeypatch.setenv("TZ", "Asia/Shanghai")
     time.tzset()
@@ -447,7 +447,7 @@ def test_boto3_timestamps_are_parsed_into_utc_not_local_time(monkeypatch):
 
 
 def test_output_cut_inside_a_character_by_the_api_is_still_text():
-    from tap_cloudcommands.streams import decode_output
+    from tap_cloudcommands.tencent.streams import decode_output
 
     cut = base64.b64encode("héllo€".encode()[:-1]).decode()
     assert decode_output(cut, cut_by_api=True) == ("héllo", "text")

@@ -1,4 +1,4 @@
-"""AWS side: one account's boto3 session, its identity and regions, and SSM's pages.
+"""AWS connector: one account's boto3 session, identity and regions, SSM and CloudTrail pages.
 
 Assumed roles refresh themselves; the organization's accounts come from Organizations,
 an account's enabled regions from Account ListRegions, its id from STS.

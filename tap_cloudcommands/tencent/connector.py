@@ -1,4 +1,4 @@
-"""Tencent Cloud side: one account's TAT clients per region, rate limits, retries, scans.
+"""Tencent Cloud connector: one account's TAT clients per region, rate limits, retries, scans.
 
 Roles of other accounts are assumed with renewing credentials; STS says which account an
 identity is, DescribeRegions which regions TAT serves it in.
@@ -26,8 +26,8 @@ from tap_cloudcommands.clock import ServerClock
 from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
 from tap_cloudcommands.scope import AccountEntry, is_pattern
-from tap_cloudcommands.tat_scan import OffsetScan, Page, ScanStoppedError
-from tap_cloudcommands.tat_sdk import CloudAuditClient, TatClient
+from tap_cloudcommands.tencent.scan import OffsetScan, Page, ScanStoppedError
+from tap_cloudcommands.tencent.sdk import CloudAuditClient, TatClient
 
 if t.TYPE_CHECKING:
     import datetime as dt
@@ -484,7 +484,7 @@ class TencentConnector:
             stop_if_asked()
             try:
                 # call() is what the SDK's own action methods use; the body is read
-                # once, by msgspec in C (see tat_sdk for the SDK's parse left out).
+                # once, by msgspec in C (see tencent.sdk for the SDK's parse left out).
                 body = msgspec.json.decode(client.call(action, params))
             except (ValueError, KeyError, TypeError, msgspec.DecodeError) as exc:
                 # A truncated or non-JSON body, or JSON without Response/RequestId (a
@@ -515,7 +515,7 @@ class TencentConnector:
 
     @staticmethod
     def _checked_response(body: object) -> dict[str, t.Any]:
-        # The only check of an answer's Error: the SDK's own is left out (tat_sdk), and
+        # The only check of an answer's Error: the SDK's own is left out (tencent.sdk), and
         # it only looked when Content-Type was exactly application/json or text/plain.
         response = body.get("Response") if isinstance(body, dict) else None
         if not isinstance(response, dict):
@@ -620,7 +620,7 @@ class TencentConnector:
         stop_before: dt.datetime | None = None,
         stop: threading.Event | None = None,
     ) -> OffsetScan:
-        """Return an exact scan over a Describe* list (see ``tat_scan``).
+        """Return an exact scan over a Describe* list (see ``tencent.scan``).
 
         Args:
             region: A Tencent Cloud region.

@@ -1,0 +1,1 @@
+"""Tencent Cloud: the connector (TAT and CloudAudit clients), its scans and its streams."""
