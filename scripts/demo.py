@@ -68,7 +68,16 @@ COUNT_ROWS = """
     from cloudcommands.tat_invocation_tasks group by all
     order by 1, 2, 3, 4
 """
-SAMPLE_COLUMNS = ("cloud", "region", "instance_id", "command_name", "status", "exit_code")
+SAMPLE_COLUMNS = (
+    "cloud",
+    "account_id",
+    "region",
+    "instance_id",
+    "command_name",
+    "status",
+    "exit_code",
+    "requested_by",
+)
 
 
 def meltano(*args: str, env: dict[str, str]) -> None:
@@ -150,7 +159,7 @@ def check_marts(con: duckdb.DuckDBPyConnection, ssm: SSMEmulator, tat: TATEmulat
     print(f"\n{MARTS}.failure_hotspots_by_command, top 5:")
     hotspots = fetch(
         con,
-        "select cloud, command_name, failed_runs, finished_runs, "
+        "select cloud, account_id, command_name, failed_runs, finished_runs, "
         f"round(100 * failure_rate, 1) as failed_pct from {MARTS}.failure_hotspots_by_command "
         "order by failed_runs desc, command_name limit 5",
     )
