@@ -553,7 +553,10 @@ class RegionPartitionedStream(Stream):
     def get_records(self, context: Context | None) -> Iterator[dict[str, t.Any]]:
         if context is None:
             self.logger.info(
-                "Stream %s: no %s configured, nothing to sync", self.name, self.regions_setting
+                "Stream %s: no partition to read (no %s configured, no account reached, or "
+                "none in this shard), nothing to sync",
+                self.name,
+                self.regions_setting,
             )
             return
         # The SDK writes STATE only at the end of a stream; writing it as each region
