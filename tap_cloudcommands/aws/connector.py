@@ -99,6 +99,16 @@ AUTH_HINT = (
     "aws_assume_role_arn, and that the identity may call ssm:ListCommands and "
     "ssm:ListCommandInvocations"
 )
+ROLE_HINT = (
+    "check the role's trust policy (the tap's identity may assume it), its ExternalId, "
+    "and the role ARN in aws_assume_role_arn, aws_accounts or aws_organization"
+)
+ACCOUNT_HINTS = {
+    "AssumeRole": ROLE_HINT,
+    "ListAccounts": "check that the tap's identity is the organization's management or a "
+    "delegated administrator account and may call organizations:ListAccounts",
+    "ListRegions": "check that the identity may call account:ListRegions (region wildcards)",
+}
 CLOUDTRAIL_AUTH_HINT = (
     "check the AWS credentials, and that the identity may call cloudtrail:LookupEvents "
     "(or deselect aws_send_command_events)"
@@ -188,6 +198,14 @@ class AWSConnector:
                 role.external_id if role is not None else None,
             ]
         )
+
+    def error(self, message: str) -> None:
+        """Log an error about this identity's settings that the sync goes on after.
+
+        Args:
+            message: The line.
+        """
+        self._logger.error(message)
 
     def warn(self, message: str) -> None:
         """Log a warning about this identity's settings.
@@ -473,6 +491,7 @@ class AWSConnector:
         """
         with self._lock:
             self._clients.pop(region, None)
+            self._cloudtrail_clients.pop(region, None)
 
     def cloudtrail_client(self, region: str, endpoint_url: str | None) -> CloudTrailClient:
         """Return the CloudTrail client for a region, creating it once.
@@ -733,6 +752,7 @@ class AWSConnector:
         code = str(error.get("Code") or "Unknown")
         message = self._redact(str(error.get("Message") or exc))
         operation = exc.operation_name or "ListCommands"
+        hint = ACCOUNT_HINTS.get(operation, hint)
         if code in AUTH_ERROR_CODES:
             return CloudAuthError(
                 cloud=CLOUD,
@@ -792,11 +812,22 @@ def account_entries(base: AWSConnector, config: Mapping[str, t.Any]) -> list[Acc
         regions = organization.get("regions") or default_regions
         if regions:
             # An account listed explicitly is read as listed (its role, its regions).
-            listed_ids = {
-                account["role_arn"].split(":")[4] if account.get("role_arn") else base.account_id
-                for account in listed
-            }
-            entries += _organization_entries(base, organization, regions, listed_ids)
+            try:
+                listed_ids = {
+                    account["role_arn"].split(":")[4]
+                    if account.get("role_arn")
+                    else base.account_id
+                    for account in listed
+                }
+                entries += _organization_entries(base, organization, regions, listed_ids)
+            except CloudAPIError as error:
+                if config.get("account_failure") != "skip" or not entries:
+                    raise
+                # The accounts listed explicitly are still read.
+                base.error(
+                    "AWS organization not read (account_failure=skip), the accounts in "
+                    f"aws_accounts are: {error}"
+                )
     return entries
 
 
