@@ -216,7 +216,12 @@ class RegionPartitionedStream(Stream):
         key = str(context.get("AccountId")) if self.scope.skip_failing_accounts else "*"
         return self._feed_groups.setdefault(key, FeedGroup())
 
-    def _fail_all_feeds(self, error: BaseException) -> None:
+    def stop_all_feeds(self, error: BaseException) -> None:
+        """Stop every partition's fetching, in every account (the sync is over).
+
+        Args:
+            error: Why; what a reader still waiting raises.
+        """
         for group in list(self._feed_groups.values()):
             group.fail(error)
 
@@ -589,13 +594,13 @@ class RegionPartitionedStream(Stream):
             failed = str(error)
             if not self.scope.skip_failing_accounts:
                 # Stop every partition's fetching now, not when the process exits.
-                self._fail_all_feeds(error)
+                self.stop_all_feeds(error)
                 raise
             self._skip_account(context, before, error)
             done = True
         except Exception as error:
             failed = str(error) or type(error).__name__
-            self._fail_all_feeds(error)
+            self.stop_all_feeds(error)
             raise
         finally:
             self._end_partition(context, feed, records=records, failed=failed, done=done)
@@ -624,7 +629,7 @@ class RegionPartitionedStream(Stream):
         if not done:
             # Also when the SDK closes this generator early (a failed write, a record
             # limit): no partition of the stream keeps calling the cloud.
-            self._fail_all_feeds(FeedStoppedError(f"{self.name} stopped in {region}"))
+            self.stop_all_feeds(FeedStoppedError(f"{self.name} stopped in {region}"))
 
     def _skip_account(
         self, context: Context, before: dict[str, t.Any], error: CloudAPIError

@@ -106,7 +106,7 @@ def sync_once(
     except KilledError:
         # The process is gone: every stream's fetching stops with it.
         for stream in tap.streams.values():
-            stream.feed_group.fail(KilledError())
+            stream.stop_all_feeds(KilledError())
     states = [m["value"] for m in log[start:] if m["type"] == "STATE"]
     return states[-1] if states else state
 
