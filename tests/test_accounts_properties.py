@@ -128,7 +128,7 @@ def sync_once(
         tap.sync_all()
     except KilledError:
         for stream in tap.streams.values():
-            stream._fail_all_feeds(KilledError())  # noqa: SLF001 - the process is gone
+            stream._fail_all_feeds(KilledError())  # the process is gone
     states = [m["value"] for m in log[start:] if m["type"] == "STATE"]
     return states[-1] if states else state
 
@@ -201,7 +201,9 @@ class Cloud:
 # ----------------------------------------------------------------------- strategies
 changes = st.lists(
     st.one_of(
-        st.tuples(st.just("new"), st.floats(0, 1, exclude_max=True), st.booleans(), st.integers(0, 2)),
+        st.tuples(
+            st.just("new"), st.floats(0, 1, exclude_max=True), st.booleans(), st.integers(0, 2)
+        ),
         st.tuples(st.just("finish"), st.floats(0, 1, exclude_max=True)),
     ),
     max_size=3,
@@ -276,11 +278,20 @@ def during_hook(cloud: Cloud, plan: SyncPlan) -> t.Callable[[t.Any], None]:
 def test_accounts_skipped_renewed_killed_lose_nothing_and_no_state_runs_ahead(
     ssm_accounts, accounts, data, page_size, concurrency, batch, syncs
 ):
-    run_accounts(ssm_accounts, accounts, data, page_size, concurrency, batch, syncs)
+    run_accounts(
+        ssm_accounts,
+        accounts=accounts,
+        data=data,
+        page_size=page_size,
+        concurrency=concurrency,
+        batch=batch,
+        syncs=syncs,
+    )
 
 
 def run_accounts(
     ssm_accounts: tuple[SSMEmulator, Path],
+    *,
     accounts: int,
     data: list[list[tuple[int, bool, int]]],
     page_size: int,
@@ -347,7 +358,9 @@ def run_accounts(
                 ssm.after_response = None
             if fault is not None and fault.count < left:
                 assert fault_partition is not None
-                failed_syncs.append((start, len(log), fault_partition, fault.action or "", incoming))
+                failed_syncs.append(
+                    (start, len(log), fault_partition, fault.action or "", incoming)
+                )
         ssm.clear_faults()
         sync_once(config, state, log, None)
     finally:
@@ -410,7 +423,9 @@ def check_delivery(
             if last[key] == final.get(key):
                 final_at.setdefault(key, position)
     # 1. The last version emitted of every item is its final one.
-    wrong = {key: (last.get(key), status) for key, status in final.items() if last.get(key) != status}
+    wrong = {
+        key: (last.get(key), status) for key, status in final.items() if last.get(key) != status
+    }
     assert not wrong, (stream, list(wrong.items())[:3], len(final))
     # 2. No STATE passes, in a partition, an item of it that existed then and whose
     # final version was not yet delivered, unless that STATE follows its command by id.
