@@ -47,13 +47,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tap_cloudcommands.tap import TapCloudCommands
+from tap_cloudcommands.tencent.connector import TencentConnector
 from tap_cloudcommands.timestamps import parse_timestamp
 from tests.emulators import (
     EMULATOR_AWS_ACCESS_KEY_ID,
     EMULATOR_AWS_ACCOUNT_ID,
     EMULATOR_AWS_SECRET_ACCESS_KEY,
+    EMULATOR_TAT_SECRET_ID,
+    EMULATOR_TAT_SECRET_KEY,
+    EMULATOR_TENCENT_ACCOUNT_ID,
     Fault,
     SSMEmulator,
+    TATEmulator,
 )
 from tests.properties import property_settings
 from tests.test_ssm_properties import expand_batches
@@ -185,6 +190,10 @@ class Cloud:
                 )
         self.ssm.update_command(region, command, account=account, Status="Success")
 
+    def expire(self) -> None:
+        """Every role session lapses now."""
+        self.ssm.expire_credentials()
+
     def items(self, stream: str) -> dict[Key, dict[str, t.Any]]:
         """The final items of a stream, by (AccountId, Region, id...)."""
         items = {}
@@ -219,19 +228,23 @@ class SyncPlan:
     kill_after: int | None  # killed after this many messages
 
 
-sync_plans = st.builds(
-    SyncPlan,
-    before=changes,
-    during=st.lists(st.tuples(st.integers(0, 12), changes), max_size=2),
-    expire_at=st.none() | st.integers(0, 10),
-    fault=st.none()
-    | st.tuples(
-        st.floats(0, 1, exclude_max=True),
-        st.sampled_from(sorted(DATA_CALLS)),
-        st.integers(1, 3),
-    ),
-    kill_after=st.none() | st.integers(1, 40),
-)
+def sync_plans(actions: frozenset[str]) -> st.SearchStrategy[SyncPlan]:
+    """One sync's plan; a fault refuses one of ``actions``."""
+    return st.builds(
+        SyncPlan,
+        before=changes,
+        during=st.lists(st.tuples(st.integers(0, 12), changes), max_size=2),
+        expire_at=st.none() | st.integers(0, 10),
+        fault=st.none()
+        | st.tuples(
+            st.floats(0, 1, exclude_max=True),
+            st.sampled_from(sorted(actions)),
+            st.integers(1, 3),
+        ),
+        kill_after=st.none() | st.integers(1, 40),
+    )
+
+
 partition_data = st.lists(
     # (id in the shared pool, still running, targets)
     st.tuples(st.integers(0, 5), st.booleans(), st.integers(0, 2)),
@@ -240,7 +253,7 @@ partition_data = st.lists(
 )
 
 
-def apply(cloud: Cloud, steps: list[tuple[t.Any, ...]]) -> None:
+def apply(cloud: Cloud | TatCloud, steps: list[tuple[t.Any, ...]]) -> None:
     for step in steps:
         if step[0] == "new":
             cloud.add_new(step[1], running=step[2], targets=step[3])
@@ -248,19 +261,21 @@ def apply(cloud: Cloud, steps: list[tuple[t.Any, ...]]) -> None:
             cloud.finish(step[1])
 
 
-def during_hook(cloud: Cloud, plan: SyncPlan) -> t.Callable[[t.Any], None]:
+def during_hook(
+    cloud: Cloud | TatCloud, plan: SyncPlan, actions: frozenset[str] = DATA_CALLS
+) -> t.Callable[[t.Any], None]:
     """The after_response hook of one sync: changes and expiries at the n-th data call."""
     calls = itertools.count()
 
     def hook(call: t.Any) -> None:
-        if call.action not in DATA_CALLS:
+        if call.action not in actions:
             return
         n = next(calls)
         for at, steps in plan.during:
             if at == n:
                 apply(cloud, steps)
         if plan.expire_at == n:
-            cloud.ssm.expire_credentials()
+            cloud.expire()
 
     return hook
 
@@ -273,7 +288,7 @@ def during_hook(cloud: Cloud, plan: SyncPlan) -> t.Callable[[t.Any], None]:
     page_size=st.integers(1, 5),
     concurrency=st.integers(1, 4),
     batch=st.booleans(),
-    syncs=st.lists(sync_plans, min_size=1, max_size=4),
+    syncs=st.lists(sync_plans(DATA_CALLS), min_size=1, max_size=4),
 )
 def test_accounts_skipped_renewed_killed_lose_nothing_and_no_state_runs_ahead(
     ssm_accounts, accounts, data, page_size, concurrency, batch, syncs
@@ -461,9 +476,11 @@ def check_kept(
     partition: Partition,
     action: str,
     incoming: dict[str, t.Any],
+    streams: list[str] | None = None,
 ) -> None:
     """Property 3: in a sync where it failed, the partition's bookmark stays put."""
-    streams = [INVOCATIONS] if action == "ListCommandInvocations" else [COMMANDS, INVOCATIONS]
+    if streams is None:
+        streams = [INVOCATIONS] if action == "ListCommandInvocations" else [COMMANDS, INVOCATIONS]
     for stream in streams:
         kept = partition_states(incoming, stream).get(partition, {}).get("replication_key_value")
         for position, message in enumerate(messages):
@@ -477,3 +494,219 @@ def check_kept(
                 kept,
                 entry.get("replication_key_value"),
             )
+
+
+# ------------------------------------------------------------------ Tencent TAT
+TAT_INVOCATIONS = "tat_invocations"
+TAT_ACTIONS = frozenset({"DescribeCommands", "DescribeInvocations", "DescribeInvocationTasks"})
+TAT_ACCOUNTS = (EMULATOR_TENCENT_ACCOUNT_ID, "100000000002", "100000000003")
+TAT_FINAL_STATUSES = frozenset({"SUCCESS", "FAILED", "TIMEOUT", "CANCELLED", "PARTIAL_FAILED"})
+
+
+def tencent_role(account: str) -> str:
+    return f"qcs::cam::uin/{account}:roleName/{ROLE}"
+
+
+def tat_region(serial: int, slot: int) -> str:
+    letters = "".join(chr(97 + int(d)) for d in f"{serial:04d}")
+    return f"ap-t{letters}-{slot + 1}"
+
+
+@pytest.fixture(scope="module")
+def tat_accounts() -> t.Iterator[TATEmulator]:
+    # Retries keep their logic, not their pauses.
+    pause = TencentConnector.retry_base_seconds
+    TencentConnector.retry_base_seconds = 0.001
+    try:
+        with TATEmulator(credentials={EMULATOR_TAT_SECRET_ID: EMULATOR_TAT_SECRET_KEY}) as emulator:
+            for account in TAT_ACCOUNTS[1:]:
+                emulator.add_account(account)
+                emulator.add_role(
+                    tencent_role(account),
+                    external_id=EXTERNAL_ID,
+                    trusted=[EMULATOR_TENCENT_ACCOUNT_ID],
+                )
+            yield emulator
+            assert emulator.errors == []
+    finally:
+        TencentConnector.retry_base_seconds = pause
+
+
+@dataclasses.dataclass
+class TatCloud:
+    """The TAT side: invocations (no tasks) per account and region."""
+
+    tat: TATEmulator
+    partitions: list[Partition]
+    now: dt.datetime
+    created: dict[Key, float] = dataclasses.field(default_factory=dict)
+    fresh: itertools.count = dataclasses.field(default_factory=lambda: itertools.count(100))
+
+    def add(
+        self, partition: Partition, index: int, *, running: bool, targets: int, age: int
+    ) -> None:
+        del targets  # runs without tasks: the invocation's own status
+        account, region = partition
+        invocation = self.tat.add_invocation(
+            region,
+            account=account,
+            InvocationId=f"inv-{index:08d}",
+            Description=f"{account}/{region}",
+            InvocationStatus="RUNNING" if running else "SUCCESS",
+            CreatedTime=self.now - dt.timedelta(minutes=age),
+        )
+        self.created[(account, region, invocation["InvocationId"])] = time.monotonic()
+
+    def add_new(self, where: float, *, running: bool, targets: int) -> None:
+        partition = self.partitions[int(where * len(self.partitions))]
+        self.now = max(self.now, dt.datetime.now(UTC).replace(microsecond=0))
+        self.add(partition, next(self.fresh), running=running, targets=targets, age=0)
+
+    def finish(self, where: float) -> None:
+        running = [
+            (account, region, i["InvocationId"])
+            for account, region in self.partitions
+            for i in self.tat.invocations(region, account=account)
+            if i["InvocationStatus"] not in TAT_FINAL_STATUSES
+        ]
+        if running:
+            account, region, invocation = running[int(where * len(running))]
+            self.tat.update_invocation(
+                region, invocation, account=account, InvocationStatus="SUCCESS"
+            )
+
+    def expire(self) -> None:
+        self.tat.expire_credentials()
+
+    def items(self) -> dict[Key, dict[str, t.Any]]:
+        return {
+            (account, region, i["InvocationId"]): i
+            for account, region in self.partitions
+            for i in self.tat.invocations(region, account=account)
+        }
+
+
+@property_settings("PROPERTY_ACCOUNTS_EXAMPLES", 25)
+@given(
+    accounts=st.integers(2, 3),
+    data=st.lists(partition_data, min_size=6, max_size=6),
+    page_size=st.integers(1, 5),
+    concurrency=st.integers(1, 4),
+    syncs=st.lists(sync_plans(TAT_ACTIONS), min_size=1, max_size=4),
+)
+def test_tat_accounts_skipped_renewed_killed_lose_nothing_and_no_state_runs_ahead(
+    tat_accounts, accounts, data, page_size, concurrency, syncs
+):
+    tat = tat_accounts
+    serial = next(_SERIALS)
+    shared = tat_region(serial, 0)
+    own = [tat_region(serial, 1 + n) for n in range(accounts)]
+    members = TAT_ACCOUNTS[:accounts]
+    partitions = [(a, r) for n, a in enumerate(members) for r in (shared, own[n])]
+    cloud = TatCloud(tat, partitions, dt.datetime.now(UTC).replace(microsecond=0))
+    for partition, runs in zip(partitions, data, strict=False):
+        for age, (index, running, targets) in enumerate(runs):
+            cloud.add(partition, index, running=running, targets=targets, age=1 + 45 * age)
+    config: dict[str, t.Any] = {
+        "tencent_secret_id": EMULATOR_TAT_SECRET_ID,
+        "tencent_secret_key": EMULATOR_TAT_SECRET_KEY,
+        "tencent_endpoint_url": tat.url,
+        "tencent_sts_endpoint_url": tat.url,
+        "tencent_regions": [shared],
+        "tencent_accounts": [
+            {"regions": [shared, own[0]]},
+            *(
+                {
+                    "role_arn": tencent_role(a),
+                    "external_id": EXTERNAL_ID,
+                    "regions": [shared, own[n]],
+                }
+                for n, a in enumerate(members[1:], start=1)
+            ),
+        ],
+        "account_failure": "skip",
+        "tencent_requests_per_second": 1000,
+        "tencent_max_attempts": 4,
+        "tat_page_size": page_size,
+        "max_concurrent_partitions": concurrency,
+    }
+    log: list[dict[str, t.Any]] = []
+    state: dict[str, t.Any] = {}
+    failed_syncs: list[tuple[int, int, Partition, str, dict[str, t.Any]]] = []
+    fault: Fault | None = None
+    fault_partition: Partition | None = None
+    try:
+        for plan in syncs:
+            apply(cloud, plan.before)
+            if plan.fault is not None:
+                where, action, count = plan.fault
+                tat.clear_faults()
+                account = int(where * accounts)
+                fault_partition = (members[account], own[account])
+                fault = tat.inject(Fault("auth", action=action, region=own[account], count=count))
+            left = fault.count if fault is not None else 0
+            start = len(log)
+            incoming = copy.deepcopy(state)
+            tat.after_response = during_hook(cloud, plan, TAT_ACTIONS)
+            try:
+                state = sync_once(config, state, log, plan.kill_after)
+            finally:
+                tat.after_response = None
+            if fault is not None and fault.count < left:
+                assert fault_partition is not None
+                failed_syncs.append(
+                    (start, len(log), fault_partition, fault.action or "", incoming)
+                )
+        tat.clear_faults()
+        sync_once(config, state, log, None)
+    finally:
+        tat.clear_faults()
+        tat.after_response = None
+
+    items = cloud.items()
+    check_tat_delivery(items, log, cloud.created)
+    for start, end, partition, action, incoming in failed_syncs:
+        if action == "DescribeInvocations":
+            check_kept(log[start:end], partition, action, incoming, streams=[TAT_INVOCATIONS])
+
+
+def check_tat_delivery(
+    items: dict[Key, dict[str, t.Any]], log: list[dict[str, t.Any]], created: dict[Key, float]
+) -> None:
+    """Properties 1, 2 and 4 for ``tat_invocations``."""
+    final = {key: (i["InvocationStatus"], i["UpdatedTime"]) for key, i in items.items()}
+    last: dict[Key, tuple[str, dt.datetime]] = {}
+    final_at: dict[Key, int] = {}
+    for position, message in enumerate(log):
+        if message["type"] != "RECORD" or message["stream"] != TAT_INVOCATIONS:
+            continue
+        record = message["record"]
+        key = (record["AccountId"], record["Region"], record["InvocationId"])
+        # 4. Every record is a run of the account and region it names.
+        assert key in items, key
+        assert record["Description"] == f"{key[0]}/{key[1]}", (key, record["Description"])
+        last[key] = (record["InvocationStatus"], parse_timestamp(record["UpdatedTime"]))
+        if last[key] == final[key]:
+            final_at.setdefault(key, position)
+    # 1. The last version emitted of every run is its final one.
+    wrong = {key: (last.get(key), v) for key, v in final.items() if last.get(key) != v}
+    assert not wrong, (list(wrong.items())[:3], len(final))
+    # 2. No STATE passes, in a partition, a run of it that existed then and whose final
+    # version was not yet delivered.
+    for position, message in enumerate(log):
+        if message["type"] != "STATE":
+            continue
+        for partition, entry in partition_states(message["value"], TAT_INVOCATIONS).items():
+            value = entry.get("replication_key_value")
+            if value is None:
+                continue
+            bookmark = parse_timestamp(value)
+            ahead = [
+                key
+                for key, (_, updated) in final.items()
+                if (key[0], key[1]) == partition
+                and updated < bookmark
+                and final_at[key] > position
+                and created.get(key, 0.0) < message["_at"]
+            ]
+            assert not ahead, (position, partition, value, ahead[:3])
