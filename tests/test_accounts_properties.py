@@ -29,6 +29,17 @@ Properties, over the messages of all syncs in order (a BATCH counts as its recor
    is passed over) is, in every STATE of that sync, the one the sync started from;
 4. every record belongs to the account and region it says: its key exists there and
    its Comment (set to "account/region" in the emulator) matches.
+
+The Tencent side plays the same plans on ``tat_invocations`` (runs without tasks, the
+same InvocationIds in several accounts, running ones that end later with a new
+UpdatedTime; faults on DescribeCommands, DescribeInvocations or
+DescribeInvocationTasks): properties 1, 2 (by UpdatedTime, as in
+``test_sync_properties``), 3 for a DescribeInvocations failure, and 4 (Description).
+
+``PROPERTY_ACCOUNTS_EXAMPLES=N`` runs N fresh random examples of each (CI: 25
+derandomized). ``sync_once`` is this module's own: the kill stops every account's feed
+group (``test_sync_properties.sync_once`` still calls the pre-account
+``stream.feed_group.fail``).
 """
 
 from __future__ import annotations
