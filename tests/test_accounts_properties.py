@@ -37,9 +37,8 @@ DescribeInvocationTasks): properties 1, 2 (by UpdatedTime, as in
 ``test_sync_properties``), 3 for a DescribeInvocations failure, and 4 (Description).
 
 ``PROPERTY_ACCOUNTS_EXAMPLES=N`` runs N fresh random examples of each (CI: 25
-derandomized). ``sync_once`` is this module's own: the kill stops every account's feed
-group (``test_sync_properties.sync_once`` still calls the pre-account
-``stream.feed_group.fail``).
+derandomized). Kills go through ``test_sync_properties.sync_once``, which stops every
+account's feeds as the process would.
 """
 
 from __future__ import annotations
@@ -57,7 +56,6 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from tap_cloudcommands.tap import TapCloudCommands
 from tap_cloudcommands.tencent.connector import TencentConnector
 from tap_cloudcommands.timestamps import parse_timestamp
 from tests.emulators import (
@@ -73,7 +71,7 @@ from tests.emulators import (
 )
 from tests.properties import property_settings
 from tests.test_ssm_properties import expand_batches
-from tests.test_sync_properties import CapturingWriter, KilledError
+from tests.test_sync_properties import sync_once
 
 UTC = dt.UTC
 COMMANDS = "ssm_commands"
@@ -124,29 +122,6 @@ def ssm_accounts(tmp_path_factory: pytest.TempPathFactory) -> t.Iterator[tuple[S
                 )
             yield emulator, home
             assert emulator.errors == []
-
-
-def sync_once(
-    config: dict[str, t.Any],
-    state: dict[str, t.Any],
-    log: list[dict[str, t.Any]],
-    kill_after: int | None,
-) -> dict[str, t.Any]:
-    """One sync in process, as ``test_sync_properties.sync_once``; the last STATE it wrote.
-
-    A kill stops every feed group of every stream (one per account under skip).
-    """
-    start = len(log)
-    tap = TapCloudCommands(
-        config=config, state=copy.deepcopy(state), message_writer=CapturingWriter(log, kill_after)
-    )
-    try:
-        tap.sync_all()
-    except KilledError:
-        for stream in tap.streams.values():
-            stream._fail_all_feeds(KilledError())  # the process is gone
-    states = [m["value"] for m in log[start:] if m["type"] == "STATE"]
-    return states[-1] if states else state
 
 
 # ------------------------------------------------------------------ the cloud's side
