@@ -125,16 +125,28 @@ CONFIG_SCHEMA = th.PropertiesList(
         "the role member_role_name in each; include_accounts, exclude_accounts and "
         "organizational_units (with the OUs under them) narrow it.",
     ),
-    _endpoint_url("aws_organizations_endpoint_url", "http://127.0.0.1:9000"),
-    _endpoint_url("aws_account_endpoint_url", "http://127.0.0.1:9000"),
+    th.Property(
+        "aws_organizations_endpoint_url",
+        th.StringType(pattern=ENDPOINT_URL_PATTERN),
+        description="Scheme and host[:port] of the Organizations (aws_organization) "
+        "endpoint. Unset: boto3's AWS_ENDPOINT_URL_<SERVICE>, else aws_endpoint_url when "
+        "set, else the public one.",
+    ),
+    th.Property(
+        "aws_account_endpoint_url",
+        th.StringType(pattern=ENDPOINT_URL_PATTERN),
+        description="Scheme and host[:port] of the Account ListRegions (region wildcards) "
+        "endpoint. Unset: boto3's AWS_ENDPOINT_URL_<SERVICE>, else aws_endpoint_url when "
+        "set, else the public one.",
+    ),
     _endpoint_url("aws_endpoint_url", "http://127.0.0.1:9000"),
     th.Property(
         "aws_sts_endpoint_url",
         th.StringType(pattern=ENDPOINT_URL_PATTERN),
-        description="Scheme and host[:port] of the STS endpoint that aws_assume_role_arn is "
-        "assumed through, e.g. https://sts.eu-west-1.amazonaws.com or an emulator. Required "
-        "with aws_endpoint_url and a role (else boto3's AWS_ENDPOINT_URL_STS, or the public "
-        "STS endpoint).",
+        description="Scheme and host[:port] of the STS endpoint (AssumeRole, "
+        "GetCallerIdentity), e.g. https://sts.eu-west-1.amazonaws.com or an emulator. "
+        "Required with aws_endpoint_url and a role (else boto3's AWS_ENDPOINT_URL_STS); "
+        "GetCallerIdentity alone falls back to aws_endpoint_url, else the public endpoint.",
     ),
     th.Property(
         "aws_assume_role_arn",
@@ -263,7 +275,8 @@ CONFIG_SCHEMA = th.PropertiesList(
         "tencent_sts_endpoint_url",
         th.StringType(pattern=ENDPOINT_URL_PATTERN),
         description="Scheme and host[:port] of the STS endpoint (GetCallerIdentity, "
-        "AssumeRole), e.g. an emulator. Required with tencent_endpoint_url.",
+        "AssumeRole), e.g. an emulator. Unset: tencent_endpoint_url when that is set, else "
+        "the public endpoint.",
     ),
     th.Property(
         "tencent_requests_per_second",
@@ -473,16 +486,6 @@ def _region_errors(config: Mapping[str, t.Any]) -> list[str]:
             for setting, region in _all_regions(config, cloud)
             if not is_pattern(region) and not re.match(pattern, region)
         ]
-    uses_wildcards = any(is_pattern(region) for _, region in _all_regions(config, "aws"))
-    if (
-        uses_wildcards
-        and config.get("aws_endpoint_url")
-        and not config.get("aws_account_endpoint_url")
-    ):
-        errors.append(
-            "AWS region wildcards with aws_endpoint_url need aws_account_endpoint_url: else "
-            "Account ListRegions goes to the public endpoint"
-        )
     return errors
 
 
@@ -498,25 +501,6 @@ def _account_errors(config: Mapping[str, t.Any]) -> list[str]:
         arns = [a.get("role_arn") for a in config.get(f"{cloud}_accounts") or []]
         if len(arns) != len(set(arns)):
             errors.append(f"{cloud}_accounts lists the same role_arn twice: list each once")
-    if (
-        config.get("aws_organization")
-        and config.get("aws_endpoint_url")
-        and not config.get("aws_organizations_endpoint_url")
-    ):
-        errors.append(
-            "aws_organization with aws_endpoint_url needs aws_organizations_endpoint_url: "
-            "else Organizations ListAccounts goes to the public endpoint"
-        )
-    reads_tencent = config.get("tencent_regions") or config.get("tencent_accounts")
-    if (
-        reads_tencent
-        and config.get("tencent_endpoint_url")
-        and not config.get("tencent_sts_endpoint_url")
-    ):
-        errors.append(
-            "tencent_endpoint_url needs tencent_sts_endpoint_url: the tap asks STS for the "
-            "account (GetCallerIdentity), else that call goes to the public endpoint"
-        )
     return errors
 
 
@@ -539,12 +523,13 @@ def _sts_endpoint_errors(config: Mapping[str, t.Any], environ: Mapping[str, str]
                 "AWS_ENDPOINT_URL_STS): else AssumeRole goes to the public STS endpoint"
             )
         ]
-    if config.get("aws_regions") or config.get("aws_accounts") or config.get("aws_organization"):
+    roles = [a for a in config.get("aws_accounts") or [] if a.get("role_arn")]
+    if roles or config.get("aws_organization"):
         return [
             (
-                "aws_endpoint_url needs aws_sts_endpoint_url (or AWS_ENDPOINT_URL_STS): the "
-                "tap asks STS for the account (GetCallerIdentity), else that call goes to "
-                "the public STS endpoint"
+                "aws_accounts roles or aws_organization with aws_endpoint_url need "
+                "aws_sts_endpoint_url (or AWS_ENDPOINT_URL_STS): else AssumeRole goes to the "
+                "public STS endpoint"
             )
         ]
     return []

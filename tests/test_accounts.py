@@ -458,3 +458,22 @@ def test_a_state_without_accounts_is_refused_when_the_settings_list_accounts(tmp
     assert "without AccountId" in last
     assert not [m for m in run.messages if m["type"] == "RECORD"]
     assert not ssm.calls_for("ListCommands")
+
+
+def test_without_sts_endpoints_the_identity_is_asked_at_the_base_endpoints(tmp_path, ssm, tat):
+    """A configuration from before accounts (no STS endpoints) reaches only its own hosts."""
+    aws_accounts(ssm, {EMULATOR_AWS_ACCOUNT_ID: ["us-east-1"]})
+    tencent_accounts(tat, {EMULATOR_TENCENT_ACCOUNT_ID: ["ap-guangzhou"]})
+    config = emulator_config(ssm, tat) | {
+        "aws_regions": ["us-east-1"],
+        "tencent_regions": ["ap-guangzhou"],
+    }
+    del config["aws_sts_endpoint_url"], config["tencent_sts_endpoint_url"]
+
+    run = run_tap(tmp_path, config)
+
+    assert run.returncode == 0, run.stderr
+    assert {r["AccountId"] for r in run.records["ssm_commands"]} == {EMULATOR_AWS_ACCOUNT_ID}
+    assert {r["AccountId"] for r in run.records["tat_commands"]} == {EMULATOR_TENCENT_ACCOUNT_ID}
+    assert len(ssm.calls_for("GetCallerIdentity")) == 1
+    assert len(tat.calls_for("GetCallerIdentity")) == 1

@@ -148,29 +148,20 @@ BASE = {
     ("config", "expected"),
     [
         (
-            {"aws_regions": ["us-east-1"], "aws_endpoint_url": "http://127.0.0.1:9000"},
-            "aws_endpoint_url needs aws_sts_endpoint_url",
-        ),
-        (
-            {"tencent_regions": ["ap-guangzhou"], "tencent_endpoint_url": "http://127.0.0.1:9001"},
-            "tencent_endpoint_url needs tencent_sts_endpoint_url",
-        ),
-        (
-            {
-                "aws_regions": ["*"],
-                "aws_endpoint_url": "http://127.0.0.1:9000",
-                "aws_sts_endpoint_url": "http://127.0.0.1:9000",
-            },
-            "need aws_account_endpoint_url",
-        ),
-        (
             {
                 "aws_regions": ["us-east-1"],
                 "aws_organization": {"member_role_name": "reader"},
                 "aws_endpoint_url": "http://127.0.0.1:9000",
-                "aws_sts_endpoint_url": "http://127.0.0.1:9000",
             },
-            "needs aws_organizations_endpoint_url",
+            "aws_organization with aws_endpoint_url need aws_sts_endpoint_url",
+        ),
+        (
+            {
+                "aws_regions": ["us-east-1"],
+                "aws_accounts": [{"role_arn": "arn:aws:iam::111111111111:role/r"}],
+                "aws_endpoint_url": "http://127.0.0.1:9000",
+            },
+            "aws_accounts roles or aws_organization with aws_endpoint_url need",
         ),
         ({"aws_regions": ["us-east1"]}, "aws_regions 'us-east1' is not a region name"),
         (
@@ -192,6 +183,19 @@ BASE = {
 def test_account_and_region_settings_are_checked(config: dict[str, t.Any], expected: str) -> None:
     errors = settings_errors(BASE | config, now=NOW, environ={})
     assert any(expected in error for error in errors), errors
+
+
+def test_identity_and_listing_calls_go_to_the_configured_endpoint_without_their_own() -> None:
+    # GetCallerIdentity, ListRegions and DescribeRegions fall back to the base endpoints
+    # (hosts the user chose), so these need no endpoint setting of their own.
+    config = BASE | {
+        "aws_regions": ["*"],
+        "aws_endpoint_url": "http://127.0.0.1:9000",
+        "tencent_regions": ["ap-*"],
+        "tencent_endpoint_url": "http://127.0.0.1:9001",
+        "tencent_accounts": [{"role_arn": "qcs::cam::uin/100000000002:roleName/reader"}],
+    }
+    assert settings_errors(config, now=NOW, environ={}) == []
 
 
 def test_wildcards_and_accounts_with_every_endpoint_set_are_accepted() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import threading
 import typing as t
 from functools import cached_property
@@ -325,7 +326,7 @@ class AWSConnector:
             client = self.session.client(
                 service,  # type: ignore[call-overload]
                 region_name=region,
-                endpoint_url=self._config.get(endpoint_setting) or None,
+                endpoint_url=self.global_endpoint(service, endpoint_setting),
                 config=self._client_config(),
             )
             return call(client)
@@ -340,6 +341,28 @@ class AWSConnector:
                 message=self._redact(str(exc)),
                 hint=f"check the network, {endpoint_setting} and the credential source",
             ) from None
+
+    def global_endpoint(self, service: str, endpoint_setting: str) -> str | None:
+        """Where a global API (STS, Organizations, Account) is called.
+
+        Its own setting; else boto3's own ``AWS_ENDPOINT_URL_<SERVICE>``/``AWS_ENDPOINT_URL``
+        (None lets boto3 read them); else ``aws_endpoint_url``, a host the user chose
+        (emulators and proxies that answer every service on one address); else the
+        public endpoint. Never a host the user did not configure.
+
+        Args:
+            service: The botocore service name.
+            endpoint_setting: The API's own endpoint setting.
+
+        Returns:
+            The endpoint URL, or None for boto3's choice.
+        """
+        if own := self._config.get(endpoint_setting):
+            return str(own)
+        variable = f"AWS_ENDPOINT_URL_{service.upper()}"
+        if os.environ.get(variable) or os.environ.get("AWS_ENDPOINT_URL"):
+            return None
+        return self._config.get("aws_endpoint_url") or None
 
     @cached_property
     def caller_identity(self) -> dict[str, t.Any]:

@@ -241,7 +241,13 @@ class TencentConnector:
         return StsClient(
             self.credential,
             self.global_region,
-            self._profile("tencent_sts_endpoint_url"),
+            # Its own endpoint, else the TAT one: a host the user chose (an emulator or
+            # proxy answering every product on one address), never the public one then.
+            self._profile(
+                "tencent_sts_endpoint_url"
+                if self._config.get("tencent_sts_endpoint_url")
+                else "tencent_endpoint_url"
+            ),
         )
 
     def assume_role(self, role: RoleSpec) -> TemporaryKeys:
