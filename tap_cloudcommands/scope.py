@@ -27,6 +27,8 @@ TENCENT = "tencent"
 ACCOUNT_FAILURE_FAIL = "fail"
 ACCOUNT_FAILURE_SKIP = "skip"
 DEFAULT_MAX_CONCURRENT_PARTITIONS = 8
+DEFAULT_ROLE_SESSION_NAME = "tap-cloudcommands"
+OWN_IDENTITY = "(configured identity)"
 
 
 def is_pattern(region: str) -> bool:
@@ -100,6 +102,15 @@ class Connector(t.Protocol):
     def enabled_regions(self) -> list[str]:
         """The regions the account can use now."""
         ...
+
+
+@dataclasses.dataclass(frozen=True)
+class RoleSpec:
+    """A role (IAM or CAM) assumed on top of another identity's credentials."""
+
+    role_arn: str
+    external_id: str | None = None
+    session_name: str = DEFAULT_ROLE_SESSION_NAME
 
 
 @dataclasses.dataclass
@@ -280,3 +291,39 @@ class Scope:
                 ", ".join(regions) or "none",
             )
         return account_id, regions
+
+
+def listed_entries(
+    base: t.Any,  # noqa: ANN401 - AWSConnector or TencentConnector
+    listed: Sequence[Mapping[str, t.Any]],
+    default_regions: Sequence[str],
+) -> list[AccountEntry]:
+    """The accounts of an ``aws_accounts``/``tencent_accounts`` list, or the tap's own.
+
+    Args:
+        base: The tap's own identity; ``base.for_role(role)`` reaches another account.
+        listed: The list's entries ``{role_arn, external_id, session_name, regions}``.
+        default_regions: The cloud's regions setting, for entries without their own.
+
+    Returns:
+        One entry per listed account with regions (an entry without ``role_arn`` is the
+        tap's own identity); with nothing listed, the tap's own identity alone.
+    """
+    if not listed:
+        return [AccountEntry(base, default_regions, OWN_IDENTITY)] if default_regions else []
+    entries = []
+    for account in listed:
+        regions = account.get("regions") or default_regions
+        role_arn = account.get("role_arn")
+        if not regions:
+            continue
+        if not role_arn:
+            entries.append(AccountEntry(base, regions, OWN_IDENTITY))
+            continue
+        role = RoleSpec(
+            role_arn,
+            account.get("external_id"),
+            account.get("session_name") or DEFAULT_ROLE_SESSION_NAME,
+        )
+        entries.append(AccountEntry(base.for_role(role), regions, role_arn))
+    return entries

@@ -25,7 +25,13 @@ from botocore.utils import parse_timestamp as botocore_parse_timestamp
 from tap_cloudcommands import __name__ as package_name
 from tap_cloudcommands.clock import ServerClock
 from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
-from tap_cloudcommands.scope import AccountEntry, is_pattern
+from tap_cloudcommands.scope import (
+    DEFAULT_ROLE_SESSION_NAME,
+    AccountEntry,
+    RoleSpec,
+    is_pattern,
+    listed_entries,
+)
 from tap_cloudcommands.timestamps import UTC
 
 if t.TYPE_CHECKING:
@@ -42,7 +48,6 @@ CLOUD = "AWS"
 SSM_MAX_PAGE_SIZE = 50
 # LookupEvents: "Possible values are 1 through 50" (CloudTrail API reference).
 CLOUDTRAIL_MAX_PAGE_SIZE = 50
-DEFAULT_ROLE_SESSION_NAME = "tap-cloudcommands"
 DEFAULT_MAX_ATTEMPTS = 5
 
 
@@ -56,15 +61,6 @@ class SSMListing:
 
     operation: str
     item_key: str
-
-
-@dataclasses.dataclass(frozen=True)
-class RoleSpec:
-    """A role assumed on top of another identity's credentials."""
-
-    role_arn: str
-    external_id: str | None = None
-    session_name: str = DEFAULT_ROLE_SESSION_NAME
 
 
 # Region of the global APIs' clients (STS, Organizations, Account) when none is given.
@@ -810,27 +806,8 @@ def account_entries(base: AWSConnector, config: Mapping[str, t.Any]) -> list[Acc
     default_regions = config.get("aws_regions") or []
     listed = config.get("aws_accounts") or []
     organization = config.get("aws_organization")
-    if not listed and not organization:
-        return (
-            [AccountEntry(base, default_regions, "(configured identity)")]
-            if default_regions
-            else []
-        )
-    entries = []
-    for account in listed:
-        regions = account.get("regions") or default_regions
-        role_arn = account.get("role_arn")
-        if not regions:
-            continue
-        if not role_arn:
-            entries.append(AccountEntry(base, regions, "(configured identity)"))
-            continue
-        role = RoleSpec(
-            role_arn,
-            account.get("external_id"),
-            account.get("session_name") or DEFAULT_ROLE_SESSION_NAME,
-        )
-        entries.append(AccountEntry(base.for_role(role), regions, role_arn))
+    # With an organization and no list, only the organization's accounts.
+    entries = listed_entries(base, listed, default_regions) if listed or not organization else []
     if organization:
         regions = organization.get("regions") or default_regions
         if regions:

@@ -25,7 +25,7 @@ from tencentcloud.sts.v20180813.sts_client import StsClient
 from tap_cloudcommands.clock import ServerClock
 from tap_cloudcommands.errors import CloudAPIError, CloudAuthError, Redactor
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
-from tap_cloudcommands.scope import AccountEntry, is_pattern
+from tap_cloudcommands.scope import AccountEntry, RoleSpec, is_pattern, listed_entries
 from tap_cloudcommands.tencent.scan import OffsetScan, Page, ScanStoppedError
 from tap_cloudcommands.tencent.sdk import CloudAuditClient, TatClient
 
@@ -37,7 +37,6 @@ if t.TYPE_CHECKING:
 CLOUD = "Tencent Cloud"
 # Region of STS calls and of DescribeRegions when no region is named.
 GLOBAL_REGION = "ap-guangzhou"
-DEFAULT_ROLE_SESSION_NAME = "tap-cloudcommands"
 # Assumed-role credentials are renewed this long before they expire.
 REFRESH_MARGIN_SECONDS = 300
 TAT_MAX_PAGE_SIZE = 100
@@ -97,15 +96,6 @@ def _credentials_error(exc: TencentCloudSDKException, message: str, hint: str) -
         message=message,
         hint=hint,
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class RoleSpec:
-    """A CAM role assumed on top of another identity's credentials."""
-
-    role_arn: str
-    external_id: str | None = None
-    session_name: str = DEFAULT_ROLE_SESSION_NAME
 
 
 @dataclasses.dataclass(frozen=True)
@@ -668,27 +658,6 @@ def account_entries(base: TencentConnector, config: Mapping[str, t.Any]) -> list
     Returns:
         One entry per account to read.
     """
-    default_regions = config.get("tencent_regions") or []
-    listed = config.get("tencent_accounts") or []
-    if not listed:
-        return (
-            [AccountEntry(base, default_regions, "(configured identity)")]
-            if default_regions
-            else []
-        )
-    entries = []
-    for account in listed:
-        regions = account.get("regions") or default_regions
-        role_arn = account.get("role_arn")
-        if not regions:
-            continue
-        if not role_arn:
-            entries.append(AccountEntry(base, regions, "(configured identity)"))
-            continue
-        role = RoleSpec(
-            role_arn,
-            account.get("external_id"),
-            account.get("session_name") or DEFAULT_ROLE_SESSION_NAME,
-        )
-        entries.append(AccountEntry(base.for_role(role), regions, role_arn))
-    return entries
+    return listed_entries(
+        base, config.get("tencent_accounts") or [], config.get("tencent_regions") or []
+    )

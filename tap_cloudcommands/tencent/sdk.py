@@ -24,7 +24,6 @@ import typing as t
 import requests
 from tencentcloud.cloudaudit.v20190319 import cloudaudit_client
 from tencentcloud.tat.v20201028 import tat_client
-from typing_extensions import override
 
 if t.TYPE_CHECKING:
     from tencentcloud.common.profile.client_profile import ClientProfile
@@ -32,9 +31,13 @@ if t.TYPE_CHECKING:
     from tap_cloudcommands.clock import ServerClock
 
 
-# The SDK has no type hints, so its class is Any to mypy.
-class TatClient(tat_client.TatClient):  # type: ignore[misc]
-    """A TAT client whose caller checks each answer's body itself."""
+class CallerChecked:
+    """The two savings for any SDK client: body left to the caller, environment read once.
+
+    Listed before the SDK's client class in the bases.
+    """
+
+    request: t.Any
 
     def __init__(
         self,
@@ -48,15 +51,14 @@ class TatClient(tat_client.TatClient):  # type: ignore[misc]
 
         Args:
             credential: An SDK credential object.
-            region: A Tencent Cloud region.
+            region: A Tencent Cloud region (for CloudAudit, the region queried).
             profile: The client profile (endpoint, timeout, language).
             clock: Told the Date header of the answers.
         """
-        super().__init__(credential, region, profile)
+        super().__init__(credential, region, profile)  # type: ignore[call-arg]
         self.clock = clock
         resolve_environment_once(self.request)
 
-    @override
     def _check_error(self, resp: requests.Response) -> None:
         """Leave the body to the caller, which decodes it once and raises its Error.
 
@@ -69,38 +71,13 @@ class TatClient(tat_client.TatClient):  # type: ignore[misc]
             self.clock.observe(resp.headers.get("Date"))
 
 
-class CloudAuditClient(cloudaudit_client.CloudauditClient):  # type: ignore[misc]
+# The SDK has no type hints, so its classes are Any to mypy.
+class TatClient(CallerChecked, tat_client.TatClient):  # type: ignore[misc]
+    """A TAT client whose caller checks each answer's body itself."""
+
+
+class CloudAuditClient(CallerChecked, cloudaudit_client.CloudauditClient):  # type: ignore[misc]
     """A CloudAudit client with the same two savings as :class:`TatClient`."""
-
-    def __init__(
-        self,
-        credential: t.Any,  # noqa: ANN401 - the SDK's credential classes share no base
-        region: str,
-        profile: ClientProfile,
-        *,
-        clock: ServerClock | None = None,
-    ) -> None:
-        """Create the SDK client and resolve its environment settings once.
-
-        Args:
-            credential: An SDK credential object.
-            region: The CloudAudit region queried.
-            profile: The client profile (endpoint, timeout, language).
-            clock: Told the Date header of the answers.
-        """
-        super().__init__(credential, region, profile)
-        self.clock = clock
-        resolve_environment_once(self.request)
-
-    @override
-    def _check_error(self, resp: requests.Response) -> None:
-        """Leave the body to the caller (see :meth:`TatClient._check_error`).
-
-        Args:
-            resp: The HTTP response; its status was checked already.
-        """
-        if self.clock is not None:
-            self.clock.observe(resp.headers.get("Date"))
 
 
 def resolve_environment_once(api_request: t.Any) -> None:  # noqa: ANN401 - the SDK's ApiRequest
