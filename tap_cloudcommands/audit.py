@@ -14,13 +14,19 @@ sync reads that stretch again and picks up what arrived late (records are keyed 
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import typing as t
 
-from tap_cloudcommands.client import PartitionKey, RegionPartitionedStream
+from typing_extensions import override
+
+from tap_cloudcommands.client import PartitionKey, RegionPartitionedStream, partition_key
 from tap_cloudcommands.rate_limit import SlidingWindowRateLimiter
+from tap_cloudcommands.timestamps import instant_and_text
 
 if t.TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
 
@@ -61,6 +67,8 @@ class AuditStream(RegionPartitionedStream):
 
     replication_key = "EventTime"
     primary_keys: t.ClassVar[tuple[str, ...]] = ("AccountId", "Region", "EventId")
+    # Whether one read may hand the same event twice (dropped then).
+    repeats_events: t.ClassVar[bool] = False
     retention: t.ClassVar[dt.timedelta]
     delay_setting: t.ClassVar[str]
     rate_setting: t.ClassVar[str]
@@ -139,6 +147,42 @@ class AuditStream(RegionPartitionedStream):
             f"{self.endpoint_setting} is not; not calling the public endpoint, nothing "
             f"synced (set {self.endpoint_setting} to read this stream)"
         )
+
+    @abc.abstractmethod
+    def event_record(self, event: dict[str, t.Any], region: str) -> dict[str, t.Any]:
+        """Turn one API event into a record (``EventTime`` as the API gave it).
+
+        Args:
+            event: One event of a page.
+            region: The partition's region.
+        """
+
+    @override
+    def region_records(
+        self, context: Context, region: str, objects: Iterator[dict[str, t.Any]]
+    ) -> Iterator[dict[str, t.Any]]:
+        if self.blocked:
+            self.say_blocked()
+            return
+        start = self._starts.get(partition_key(context))
+        seen: set[str] = set()
+        for event in objects:
+            record = self.event_record(event, region)
+            try:
+                instant, record["EventTime"] = instant_and_text(record["EventTime"])
+            except ValueError:
+                instant, record["EventTime"] = None, None
+            if self.conform(record, region) is None:
+                continue
+            if self.repeats_events:
+                if record["EventId"] in seen:
+                    continue
+                seen.add(record["EventId"])
+            # StartTime is inclusive; an endpoint that ignores it must not move anything.
+            if start is not None and instant is not None and instant < start:
+                continue
+            yield record
+        self.finish_region(context)
 
     def finish_region(self, context: Context) -> None:
         """Cap the region's bookmark below what the trail may still deliver.

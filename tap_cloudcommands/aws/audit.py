@@ -16,7 +16,7 @@ from typing_extensions import override
 from tap_cloudcommands.audit import AuditStream, as_mapping, as_strings, as_text
 from tap_cloudcommands.client import partition_key
 from tap_cloudcommands.schemas import ACCOUNT_ID
-from tap_cloudcommands.timestamps import UTC, instant_and_text
+from tap_cloudcommands.timestamps import UTC
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -223,24 +223,5 @@ class AWSSendCommandEventsStream(AuditStream):
         return pages()
 
     @override
-    def region_records(
-        self, context: Context, region: str, objects: Iterator[dict[str, t.Any]]
-    ) -> Iterator[dict[str, t.Any]]:
-        if self.blocked:
-            self.say_blocked()
-            return
-        start = self._starts.get(partition_key(context))
-        raw = self.raw_events
-        for event in objects:
-            record = send_command_record(event, region, raw=raw)
-            try:
-                instant, record["EventTime"] = instant_and_text(record["EventTime"])
-            except ValueError:
-                instant, record["EventTime"] = None, None
-            if self.conform(record, region) is None:
-                continue
-            # StartTime is inclusive; an endpoint that ignores it must not move anything.
-            if start is not None and instant is not None and instant < start:
-                continue
-            yield record
-        self.finish_region(context)
+    def event_record(self, event: dict[str, t.Any], region: str) -> dict[str, t.Any]:
+        return send_command_record(event, region, raw=self.raw_events)

@@ -18,7 +18,7 @@ from tap_cloudcommands.client import partition_key
 from tap_cloudcommands.schemas import ACCOUNT_ID
 from tap_cloudcommands.scope import TENCENT
 from tap_cloudcommands.tencent.connector import TransientResponseError
-from tap_cloudcommands.timestamps import UTC, instant_and_text
+from tap_cloudcommands.timestamps import UTC
 
 if t.TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -289,29 +289,9 @@ class TATAuditEventsStream(AuditStream):
 
         return pages()
 
+    # Windows share their boundary second: an event there comes twice.
+    repeats_events = True
+
     @override
-    def region_records(
-        self, context: Context, region: str, objects: Iterator[dict[str, t.Any]]
-    ) -> Iterator[dict[str, t.Any]]:
-        if self.blocked:
-            self.say_blocked()
-            return
-        start = self._starts.get(partition_key(context))
-        raw = self.raw_events
-        seen: set[str] = set()
-        for event in objects:
-            record = tat_audit_record(event, region, raw=raw)
-            try:
-                instant, record["EventTime"] = instant_and_text(record["EventTime"])
-            except ValueError:
-                instant, record["EventTime"] = None, None
-            if self.conform(record, region) is None:
-                continue
-            # Windows share their boundary second: an event there comes twice.
-            if record["EventId"] in seen:
-                continue
-            seen.add(record["EventId"])
-            if start is not None and instant is not None and instant < start:
-                continue
-            yield record
-        self.finish_region(context)
+    def event_record(self, event: dict[str, t.Any], region: str) -> dict[str, t.Any]:
+        return tat_audit_record(event, region, raw=self.raw_events)
